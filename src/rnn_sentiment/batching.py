@@ -1,0 +1,52 @@
+"""Length-bucketed batches: similar lengths together, so little padding is computed.
+
+Measured on this project's CPU (benchmarks/batching.py): bucketed padded batches beat
+pad-to-longest random batches and ``pack_padded_sequence`` by a wide margin.
+"""
+
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from rnn_sentiment.encoding import EncodedSplit
+
+BUCKET_BATCHES = 50  # batches per sorting window: wider = less padding, less randomness
+
+
+def bucketed_batches(lengths: np.ndarray, batch_size: int, seed: int, shuffle: bool) -> list[np.ndarray]:
+    """Index arrays, one per batch. Shuffled: sort within random windows, shuffle batch order."""
+    n = len(lengths)
+    if not shuffle:
+        order = np.argsort(-lengths, kind="stable")
+        return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    window = batch_size * BUCKET_BATCHES
+    for start in range(0, n, window):
+        chunk = order[start:start + window]
+        order[start:start + window] = chunk[np.argsort(-lengths[chunk], kind="stable")]
+    batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+class Batcher:
+    """Holds a split as tensors once; each batch is one gather and a trim to its longest row."""
+
+    def __init__(self, split: EncodedSplit):
+        self.ids = torch.from_numpy(np.array(split.ids, dtype=np.int32))
+        self.lengths = torch.from_numpy(np.array(split.lengths, dtype=np.int64))
+        self.labels = torch.from_numpy(np.array(split.labels, dtype=np.float32))
+        self.length_array = np.asarray(split.lengths)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def batches(self, batch_size: int, seed: int = 0, shuffle: bool = False
+                ) -> Iterator[tuple[np.ndarray, torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """Yield (row indices, ids [batch, longest], lengths, labels)."""
+        for index in bucketed_batches(self.length_array, batch_size, seed, shuffle):
+            rows = torch.from_numpy(index)
+            lengths = self.lengths[rows]
+            longest = int(lengths.max())
+            yield index, self.ids[rows, :longest].long(), lengths, self.labels[rows]

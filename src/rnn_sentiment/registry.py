@@ -1,0 +1,31 @@
+"""Model registry: register every evaluated model; move the alias only to a better one."""
+
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+
+def _alias_accuracy(client: MlflowClient, name: str, alias: str) -> tuple[str | None, float | None]:
+    try:
+        current = client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None, None
+    accuracy = client.get_run(current.run_id).data.metrics.get("test.accuracy")
+    return current.version, accuracy
+
+
+def register_and_promote(run_id: str, name: str, alias: str, accuracy: float) -> dict[str, str]:
+    """Register ``runs:/<run_id>/model`` and return the decision as tags for the run."""
+    import mlflow
+
+    client = MlflowClient()
+    version = mlflow.register_model(f"runs:/{run_id}/model", name).version
+    previous_version, previous = _alias_accuracy(client, name, alias)
+    promote = previous is None or accuracy > previous
+    if promote:
+        client.set_registered_model_alias(name, alias, version)
+    decision = (f"version {version} (test accuracy {accuracy:.4f}) "
+                + ("became" if promote else "did not become") + f" @{alias}; "
+                + ("no previous holder" if previous is None
+                   else f"previous: version {previous_version} at {previous:.4f}"))
+    return {"registry.model": name, "registry.version": str(version),
+            "registry.promoted": str(promote).lower(), "registry.decision": decision}

@@ -1,0 +1,63 @@
+"""Seeded, stratified splitting: test (for tables without one), validation, and size limits."""
+
+import sys
+
+import numpy as np
+import pandas as pd
+
+from rnn_sentiment.errors import PipelineError
+from rnn_sentiment.params import DataParams
+
+
+def stratified_pick(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Boolean mask choosing round(fraction * n_class) rows of each class."""
+    chosen = np.zeros(len(labels), dtype=bool)
+    for label in np.unique(labels):
+        rows = np.flatnonzero(labels == label)
+        take = int(round(fraction * len(rows)))
+        chosen[rng.permutation(rows)[:take]] = True
+    return chosen
+
+
+def _limit(frame: pd.DataFrame, split: str, limit: int, rng: np.random.Generator) -> pd.DataFrame:
+    rows = np.flatnonzero(frame["split"].to_numpy() == split)
+    if limit == 0 or limit >= len(rows):
+        return frame
+    keep = stratified_pick(frame["label"].to_numpy()[rows], limit / len(rows), rng)
+    return frame.drop(index=frame.index[rows[~keep]])
+
+
+def assign_splits(frame: pd.DataFrame, data: DataParams, seed: int, where: str) -> pd.DataFrame:
+    """Return a copy whose ``split`` is train / val / test, limited and checked."""
+    rng = np.random.default_rng(seed)
+    frame = frame.copy()
+    if (frame["split"] == "").any():
+        test = stratified_pick(frame["label"].to_numpy(), data.test_fraction, rng)
+        frame["split"] = np.where(test, "test", "train")
+    frame = _limit(frame, "train", data.max_train, rng)
+    frame = _limit(frame, "test", data.max_test, rng)
+    for split in ("train", "test"):
+        present = set(frame.loc[frame["split"] == split, "label"].tolist())
+        if present != {0, 1}:
+            absent = "positive" if 1 not in present else "negative"
+            raise PipelineError(f"{where}: the {split} split has no {absent} reviews; "
+                                "both classes are needed")
+    train_rows = np.flatnonzero(frame["split"].to_numpy() == "train")
+    val = stratified_pick(frame["label"].to_numpy()[train_rows], data.val_fraction, rng)
+    split = frame["split"].to_numpy().copy()
+    split[train_rows[val]] = "val"
+    frame["split"] = split
+    for name in ("train", "val"):
+        if not (frame["split"] == name).any():
+            raise PipelineError(f"data.val_fraction: {data.val_fraction} leaves the {name} split empty")
+    return frame.reset_index(drop=True)
+
+
+def count_train_test_duplicates(frame: pd.DataFrame) -> int:
+    """Test reviews whose exact text also appears in train or val: reported, not removed."""
+    seen = set(frame.loc[frame["split"] != "test", "text"])
+    return int(frame.loc[frame["split"] == "test", "text"].isin(seen).sum())
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)

@@ -1,0 +1,120 @@
+"""MLflow plumbing: which store, which run, which tags; failures become one clear line.
+
+With no ``MLFLOW_TRACKING_URI`` the store is ``mlflow.db`` (SQLite) with artifacts in
+``mlruns/``, both at the project root. The root is found even from the temporary copies in
+which ``dvc exp run --queue`` runs experiments, so queued runs land in the user's own store.
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from rnn_sentiment.atomic import write_json
+from rnn_sentiment.errors import PipelineError
+
+# Fail within seconds, not after minutes of retries, when a tracking server is down.
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+
+QUEUE_WORKSPACE_MARKER = f"{os.sep}.dvc{os.sep}tmp{os.sep}exps{os.sep}"
+
+
+def project_root(cwd: Path | None = None) -> Path:
+    """The user's project, also when DVC runs us in ``<project>/.dvc/tmp/exps/<tmp>/``."""
+    cwd = (cwd or Path.cwd()).resolve()
+    text = str(cwd)
+    if QUEUE_WORKSPACE_MARKER in text:
+        return Path(text.split(QUEUE_WORKSPACE_MARKER)[0])
+    return cwd
+
+
+def tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{project_root() / 'mlflow.db'}"
+
+
+def _default_artifact_location() -> str | None:
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return None  # a server decides where its artifacts live
+    return (project_root() / "mlruns").as_uri()
+
+
+def connect(experiment: str) -> str:
+    """Point MLflow at the store, check it answers, and return the experiment id."""
+    import mlflow
+
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        found = mlflow.get_experiment_by_name(experiment)
+        if found is not None:
+            return found.experiment_id
+        return mlflow.create_experiment(experiment, artifact_location=_default_artifact_location())
+    except Exception as error:  # connection refused, HTTP errors, bad URI: all the same to the user
+        raise unreachable(uri, error) from None
+
+
+def unreachable(uri: str, error: Exception) -> PipelineError:
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return PipelineError(f"MLflow tracking store {uri} failed: {first[:300]}")
+
+
+@contextmanager
+def tracked(action: str) -> Iterator[None]:
+    """Turn any MLflow failure inside the block into one line naming the store."""
+    try:
+        yield
+    except PipelineError:
+        raise
+    except Exception as error:
+        if type(error).__module__.split(".")[0] not in ("mlflow", "requests", "urllib3", "sqlalchemy"):
+            raise
+        raise PipelineError(f"MLflow tracking store {tracking_uri()} failed while {action}: "
+                            f"{str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__}") from None
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_tags(data_file: Path) -> dict[str, str]:
+    """Where this run came from: commit, dirty tree, DVC experiment, data fingerprint."""
+    tags = {
+        "mlflow.source.git.commit": _git("rev-parse", "HEAD"),
+        "git.dirty": str(bool(_git("status", "--porcelain", "--untracked-files=no"))).lower(),
+        "data.fingerprint": file_digest(data_file)[:16],
+    }
+    if os.environ.get("DVC_EXP_NAME"):
+        tags["dvc.exp_name"] = os.environ["DVC_EXP_NAME"]
+    if os.environ.get("DVC_EXP_BASELINE_REV"):
+        tags["dvc.exp_baseline_rev"] = os.environ["DVC_EXP_BASELINE_REV"]
+    return {k: v for k, v in tags.items() if v}
+
+
+def write_run_info(path: Path, run_id: str, experiment_id: str) -> None:
+    write_json(path, {"run_id": run_id, "experiment_id": experiment_id, "tracking_uri": tracking_uri()})
+
+
+def read_run_info(path: Path) -> dict:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        return {"run_id": str(info["run_id"]), "experiment_id": str(info["experiment_id"])}
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: not found; run `dvc repro train` first") from None
+    except (ValueError, KeyError, TypeError):
+        raise PipelineError(f"{path}: not a run-info file (expects run_id and experiment_id)") from None

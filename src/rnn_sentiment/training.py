@@ -1,0 +1,167 @@
+"""The epoch loop: bucketed batches, gradient clipping, early stopping, per-epoch checkpoints.
+
+Every epoch reseeds from (seed, epoch), so a run resumed from the checkpoint of epoch k follows
+exactly the path of an uninterrupted run: same batches, same dropout masks, same metrics.
+"""
+
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from rnn_sentiment.atomic import atomic_path
+from rnn_sentiment.batching import Batcher
+from rnn_sentiment.errors import PipelineError
+from rnn_sentiment.inference import load_checkpoint
+from rnn_sentiment.model import RNNClassifier
+from rnn_sentiment.params import TrainParams
+
+
+@dataclass
+class EpochResult:
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float
+    val_accuracy: float
+    seconds: float
+    tokens_per_second: float
+
+
+@dataclass
+class TrainState:
+    """Everything needed to continue after a kill: saved after every finished epoch."""
+    fingerprint: str
+    run_id: str
+    history: list[EpochResult] = field(default_factory=list)
+    best_epoch: int = 0
+    best_val_accuracy: float = -1.0
+    best_state: dict | None = None
+
+
+def choose_device(setting: str) -> torch.device:
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise PipelineError("train.device: cuda requested but no CUDA device is available")
+    if setting == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(setting)
+
+
+def configure_threads(threads: int) -> None:
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def _autocast(device: torch.device, amp: bool):
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda")
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, data: Batcher, batch_size: int, device: torch.device, amp: bool) -> tuple[float, float]:
+    """Mean loss and accuracy over a split."""
+    model.eval()
+    loss_sum, correct = 0.0, 0
+    for _, ids, lengths, labels in data.batches(batch_size):
+        labels = labels.to(device)
+        with _autocast(device, amp):
+            logits = model(ids.to(device, non_blocking=True), lengths.to(device)).float()
+        loss_sum += nn.functional.binary_cross_entropy_with_logits(logits, labels, reduction="sum").item()
+        correct += int(((logits > 0).float() == labels).sum())
+    return loss_sum / len(data), correct / len(data)
+
+
+class Trainer:
+    def __init__(self, model: RNNClassifier, config: TrainParams, seed: int, device: torch.device,
+                 checkpoint: Path):
+        self.model = model.to(device)
+        self.config = config
+        self.seed = seed
+        self.device = device
+        self.checkpoint = checkpoint
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+    def resume(self, fingerprint: str) -> TrainState | None:
+        """The saved state if it belongs to these exact params and data, else None."""
+        if not self.checkpoint.exists():
+            return None
+        saved = load_checkpoint(self.checkpoint)
+        if saved.get("fingerprint") != fingerprint:
+            return None
+        self.model.load_state_dict(saved["model"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        state = TrainState(fingerprint, saved["run_id"], [EpochResult(**h) for h in saved["history"]],
+                           saved["best_epoch"], saved["best_val_accuracy"], saved["best_state"])
+        return state
+
+    def _save(self, state: TrainState) -> None:
+        with atomic_path(self.checkpoint) as tmp:
+            torch.save({
+                "fingerprint": state.fingerprint, "run_id": state.run_id,
+                "history": [asdict(h) for h in state.history],
+                "best_epoch": state.best_epoch, "best_val_accuracy": state.best_val_accuracy,
+                "best_state": state.best_state,
+                "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            }, tmp)
+
+    def _train_epoch(self, train: Batcher, epoch: int) -> tuple[float, float, float, int]:
+        self.model.train()
+        torch.manual_seed(self.seed * 100_003 + epoch)
+        loss_sum, correct, tokens, seen = 0.0, 0, 0, 0
+        started = time.perf_counter()
+        batches = train.batches(self.config.batch_size, seed=self.seed * 100_003 + epoch, shuffle=True)
+        total = math.ceil(len(train) / self.config.batch_size)
+        progress = tqdm(batches, total=total, desc=f"epoch {epoch}", unit="batch", file=sys.stderr,
+                        mininterval=2.0, leave=False, disable=None)
+        for number, (_, ids, lengths, labels) in enumerate(progress, start=1):
+            ids, labels = ids.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True)
+            with _autocast(self.device, self.config.amp):
+                logits = self.model(ids, lengths.to(self.device)).float()
+            loss = nn.functional.binary_cross_entropy_with_logits(logits, labels)
+            if not torch.isfinite(loss):
+                raise PipelineError(f"train: loss became {loss.item()} at epoch {epoch}, batch {number}; "
+                                    f"stopped, last good checkpoint kept in {self.checkpoint}")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.config.clip_grad_norm > 0:
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad_norm)
+            self.optimizer.step()
+            batch_loss = loss.item()
+            loss_sum += batch_loss * len(labels)
+            correct += int(((logits.detach() > 0).float() == labels).sum())
+            tokens += int(lengths.sum())
+            seen += len(labels)
+            progress.set_postfix(loss=f"{batch_loss:.3f}", refresh=False)
+        return loss_sum / seen, correct / seen, time.perf_counter() - started, tokens
+
+    def fit(self, train: Batcher, val: Batcher, state: TrainState,
+            on_epoch: Callable[[EpochResult], None], on_checkpoint: Callable[[TrainState], None] = lambda s: None
+            ) -> TrainState:
+        """Train from ``len(state.history)`` to the configured epochs or until patience runs out."""
+        for epoch in range(len(state.history) + 1, self.config.epochs + 1):
+            if epoch - state.best_epoch > self.config.patience and state.best_epoch:
+                break
+            train_loss, train_acc, seconds, tokens = self._train_epoch(train, epoch)
+            val_loss, val_acc = evaluate(self.model, val, self.config.batch_size * 4, self.device, self.config.amp)
+            result = EpochResult(epoch, train_loss, train_acc, val_loss, val_acc, seconds, tokens / seconds)
+            state.history.append(result)
+            if val_acc > state.best_val_accuracy:
+                state.best_epoch, state.best_val_accuracy = epoch, val_acc
+                state.best_state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+            on_epoch(result)
+            self._save(state)
+            on_checkpoint(state)
+            print(f"epoch {epoch}: train loss {train_loss:.4f} acc {train_acc:.4f} | "
+                  f"val loss {val_loss:.4f} acc {val_acc:.4f} | {seconds:.0f}s, "
+                  f"{tokens / seconds:,.0f} tokens/s", file=sys.stderr)
+        return state
