@@ -56,7 +56,7 @@ def main() -> None:
                 mlflow.log_artifact(str(png), "plots")
         mlflow.log_artifact(str(paths.MISCLASSIFIED), "evaluation")
         mlflow.set_tags(registry.register_and_promote(
-            run["run_id"], config.mlflow.registered_model, config.mlflow.alias, scores["accuracy"]))
+            run["model_uri"], config.mlflow.registered_model, config.mlflow.alias, scores["accuracy"]))
     atomic.write_json(paths.METRICS, scores)
 
 

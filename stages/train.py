@@ -67,9 +67,9 @@ def main() -> None:
         mlflow.log_metrics({k: float(v) for k, v in summary.items()})
         with tempfile.TemporaryDirectory() as scratch:
             mlflow.log_artifact(str(figures.history(history, Path(scratch) / "training_curves.png")), "plots")
-        mlflow_model.log_model(paths.MODEL)
+        logged = mlflow_model.log_model(paths.MODEL)
     atomic.write_json(paths.TRAIN_STATS, summary)
-    tracking.write_run_info(paths.RUN_INFO, state.run_id, experiment_id)
+    tracking.write_run_info(paths.RUN_INFO, state.run_id, experiment_id, logged.model_uri)
     paths.CHECKPOINT.unlink(missing_ok=True)
 
 

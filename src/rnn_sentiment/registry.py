@@ -13,12 +13,12 @@ def _alias_accuracy(client: MlflowClient, name: str, alias: str) -> tuple[str | 
     return current.version, accuracy
 
 
-def register_and_promote(run_id: str, name: str, alias: str, accuracy: float) -> dict[str, str]:
-    """Register ``runs:/<run_id>/model`` and return the decision as tags for the run."""
+def register_and_promote(model_uri: str, name: str, alias: str, accuracy: float) -> dict[str, str]:
+    """Register the logged model and return the decision, as tags for the run."""
     import mlflow
 
     client = MlflowClient()
-    version = mlflow.register_model(f"runs:/{run_id}/model", name).version
+    version = mlflow.register_model(model_uri, name).version
     previous_version, previous = _alias_accuracy(client, name, alias)
     promote = previous is None or accuracy > previous
     if promote:

@@ -106,15 +106,15 @@ def run_tags(data_file: Path) -> dict[str, str]:
     return {k: v for k, v in tags.items() if v}
 
 
-def write_run_info(path: Path, run_id: str, experiment_id: str) -> None:
-    write_json(path, {"run_id": run_id, "experiment_id": experiment_id, "tracking_uri": tracking_uri()})
+def write_run_info(path: Path, run_id: str, experiment_id: str, model_uri: str) -> None:
+    write_json(path, {"run_id": run_id, "experiment_id": experiment_id, "model_uri": model_uri})
 
 
 def read_run_info(path: Path) -> dict:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
-        return {"run_id": str(info["run_id"]), "experiment_id": str(info["experiment_id"])}
+        return {key: str(info[key]) for key in ("run_id", "experiment_id", "model_uri")}
     except FileNotFoundError:
         raise PipelineError(f"{path}: not found; run `dvc repro train` first") from None
     except (ValueError, KeyError, TypeError):
-        raise PipelineError(f"{path}: not a run-info file (expects run_id and experiment_id)") from None
+        raise PipelineError(f"{path}: not a run-info file (expects run_id, experiment_id and model_uri)") from None
