@@ -83,7 +83,7 @@ def load(directory: Path, name: str, mmap: bool = True) -> EncodedSplit:
             arrays[field] = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
         except FileNotFoundError:
             raise PipelineError(f"{path}: missing; run `dvc repro encode`") from None
-        except (ValueError, OSError) as error:
+        except (ValueError, OSError, EOFError) as error:
             raise PipelineError(f"{path}: unreadable or truncated array ({error})") from None
     split = EncodedSplit(**arrays)
     n = len(split.ids)

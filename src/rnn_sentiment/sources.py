@@ -84,7 +84,7 @@ def _read_table_file(path: Path, kind: str) -> pd.DataFrame:
             return pd.read_parquet(path)
         if kind == "jsonl":
             return pd.read_json(path, lines=True, dtype=False, encoding="utf-8")
-        return pd.read_csv(path, sep="\t" if kind == "tsv" else ",", dtype=str,
+        return pd.read_csv(path, sep="\t" if kind == "tsv" else ",", dtype=str, index_col=False,
                            keep_default_na=False, encoding="utf-8")
     except UnicodeDecodeError as error:
         raise PipelineError(f"{path}: not UTF-8 (bad byte at offset {error.start})") from None
@@ -109,7 +109,7 @@ def _labels(values: pd.Series, path: Path, first_row: int) -> pd.Series:
 def read_table(path: Path, data: DataParams) -> pd.DataFrame:
     kind = TABLE_SUFFIXES[path.suffix.lower()]
     table = _read_table_file(path, kind)
-    # Rows are reported as a user sees them: CSV/TSV line numbers (header is line 1), else 1-based.
+    # Rows are numbered as a spreadsheet shows them: header is row 1 in CSV/TSV; JSONL/Parquet from 1.
     first_row = 2 if kind in ("csv", "tsv") else 1
     missing = [c for c in (data.text_column, data.label_column) if c not in table.columns]
     if missing:
@@ -118,8 +118,11 @@ def read_table(path: Path, data: DataParams) -> pd.DataFrame:
     if table.empty:
         raise PipelineError(f"{path}: file has a header but no rows")
     text = table[data.text_column]
-    not_text = ~text.map(lambda v: isinstance(v, str))
-    blank = not_text | text.astype(str).str.strip().eq("")
+    not_text = ~text.map(lambda v: isinstance(v, str) or v is None)
+    if not_text.any():
+        row = int(np.flatnonzero(not_text.to_numpy())[0])
+        raise PipelineError(f"{path}: row {row + first_row}: text {text.iloc[row]!r} is not a string")
+    blank = text.isna() | text.fillna("").str.strip().eq("")
     if blank.any():
         row = int(np.flatnonzero(blank.to_numpy())[0])
         raise PipelineError(f"{path}: row {row + first_row}: empty text in column {data.text_column!r}")

@@ -1,7 +1,7 @@
 """The tokenizer: lowercase, IMDB's ``<br />`` markup removed, punctuation split from words.
 
 The seed notebook split on spaces, so "great!" and "great" were different words. Here words
-(keeping inner apostrophes: "don't") and each punctuation mark are separate tokens. Work is done
+(keeping inner apostrophes, straight or curly: "don't") and each punctuation mark are separate tokens. Work is done
 by pandas' vectorised string methods over whole columns, not a Python loop per token.
 """
 
@@ -10,7 +10,7 @@ import re
 import pandas as pd
 
 MARKUP = re.compile(r"<br\s*/?>|<[a-z]+\s*/?>", re.IGNORECASE)
-TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[^\w\s]|_")
+TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*|[^\w\s]|_")
 
 
 def tokenize_series(texts: pd.Series) -> pd.Series:
@@ -19,4 +19,5 @@ def tokenize_series(texts: pd.Series) -> pd.Series:
 
 
 def tokenize(text: str) -> list[str]:
-    return TOKEN.findall(MARKUP.sub(" ", text.lower()))
+    """One text, through the very same path as a column (pandas and Python lowercase differently)."""
+    return tokenize_series(pd.Series([text], dtype="str")).iloc[0]

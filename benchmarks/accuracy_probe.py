@@ -1,0 +1,55 @@
+"""Train one configuration with the stage's Trainer, without MLflow, and report val/test accuracy.
+
+For fast exploration of presets on a GPU (or CPU) machine; the numbers that count come from
+`dvc repro` / `dvc exp run`. Model selection is on validation; test is scored once, at the end.
+
+    python benchmarks/accuracy_probe.py --set model.hidden_dim=64 train.epochs=6
+"""
+
+import argparse
+import time
+
+import numpy as np
+import torch
+import yaml
+
+from rnn_sentiment import encoding, metrics, params, paths, training
+from rnn_sentiment.batching import Batcher
+from rnn_sentiment.inference import Predictor
+from rnn_sentiment.model import RNNClassifier
+from rnn_sentiment.vocab import read as read_vocab
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    raw = yaml.safe_load(paths.PARAMS.read_text())
+    for item in args.set:
+        key, value = item.split("=", 1)
+        section, name = key.split(".")
+        raw[section][name] = yaml.safe_load(value)
+    config = params.parse(raw)
+    device = training.choose_device(args.device)
+    training.configure_threads(config.train.threads)
+    training.seed_everything(config.seed)
+    tokens = read_vocab(paths.VOCAB)
+    train, val = (Batcher(encoding.load(paths.ENCODED, name)) for name in ("train", "val"))
+    model = RNNClassifier(len(tokens), config.model)
+    trainer = training.Trainer(model, config.train, config.seed, device, paths.CHECKPOINT)
+    started = time.perf_counter()
+    state = trainer.fit(train, val, training.TrainState("probe", "probe"), on_epoch=lambda r: None)
+    seconds = time.perf_counter() - started
+    paths.CHECKPOINT.unlink(missing_ok=True)
+    model.load_state_dict(state.best_state)
+    test = encoding.load(paths.ENCODED, "test")
+    probabilities = Predictor(model, tokens, config.encode).predict_encoded(test, device)
+    score = metrics.classification_metrics(np.asarray(test.labels), probabilities)
+    print(f"RESULT {' '.join(args.set) or 'params.yaml'} | best epoch {state.best_epoch} "
+          f"val {state.best_val_accuracy:.4f} | test {score['accuracy']:.4f} | {seconds:.0f}s "
+          f"| {np.mean([h.tokens_per_second for h in state.history]):,.0f} tokens/s on {device}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

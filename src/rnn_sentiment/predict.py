@@ -1,0 +1,107 @@
+"""Command line prediction: ``rnn-sentiment-predict "This is great!" "I hate it"``.
+
+Texts come from arguments, from ``--file`` (one review per line) or from stdin. The model is
+``models/model.pt`` by default, or any MLflow model URI such as ``models:/imdb-rnn@champion``.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from rnn_sentiment import cli, paths
+from rnn_sentiment.errors import PipelineError
+from rnn_sentiment.inference import Predictor, label_frame
+
+MLFLOW_SCHEMES = ("models:/", "runs:/", "file:", "mlflow-artifacts:", "s3:", "gs:")
+
+
+def _read_lines(handle) -> list[str]:
+    return [line.rstrip("\n") for line in handle if line.strip()]
+
+
+def read_texts(args: argparse.Namespace) -> list[str]:
+    if args.texts:
+        return list(args.texts)
+    if args.file:
+        try:
+            with open(args.file, encoding="utf-8") as handle:
+                return _read_lines(handle)
+        except FileNotFoundError:
+            raise PipelineError(f"{args.file}: file not found") from None
+        except UnicodeDecodeError as error:
+            raise PipelineError(f"{args.file}: not UTF-8 (bad byte at offset {error.start})") from None
+    return _read_lines(sys.stdin)
+
+
+def _registry_error(uri: str, error: Exception) -> PipelineError:
+    """Name what does exist, so a typo in a model name or alias is one look away from fixed."""
+    from mlflow import MlflowClient
+
+    try:
+        client = MlflowClient()
+        known = [f"{m.name} (aliases: {', '.join(sorted(m.aliases)) or 'none'})"
+                 for m in client.search_registered_models()]
+    except Exception:
+        known = []
+    listing = "; ".join(known) if known else "no registered models"
+    return PipelineError(f"{uri}: cannot load ({str(error).strip().splitlines()[0][:200]}); registered: {listing}")
+
+
+def load_model(uri: str) -> Callable[[list[str]], np.ndarray]:
+    """A function from texts to positive-class probabilities."""
+    if not uri.startswith(MLFLOW_SCHEMES):
+        predictor = Predictor.load(Path(uri))
+        return predictor.predict_proba
+    import mlflow
+
+    from rnn_sentiment import tracking
+
+    mlflow.set_tracking_uri(tracking.tracking_uri())
+    try:
+        model = mlflow.pyfunc.load_model(uri)
+    except Exception as error:
+        raise _registry_error(uri, error) from None
+    return lambda texts: model.predict(pd.DataFrame({"text": texts}))["probability"].to_numpy()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="rnn-sentiment-predict", description=__doc__.splitlines()[0])
+    parser.add_argument("texts", nargs="*", help="reviews to classify (default: read --file or stdin)")
+    parser.add_argument("--file", help="a UTF-8 file with one review per line")
+    parser.add_argument("--model", default=str(paths.MODEL),
+                        help="models/model.pt (default) or an MLflow URI, e.g. models:/imdb-rnn@champion")
+    parser.add_argument("--format", choices=("tsv", "jsonl"), default="tsv")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    texts = read_texts(args)
+    predict = load_model(args.model)
+    started = time.perf_counter()
+    probabilities = predict(texts)
+    seconds = time.perf_counter() - started
+    frame = label_frame(np.asarray(probabilities, dtype=float))
+    out = sys.stdout
+    for text, row in zip(texts, frame.itertuples(index=False)):
+        if args.format == "jsonl":
+            out.write(json.dumps({"label": row.label, "probability": round(row.probability, 6), "text": text}) + "\n")
+        else:
+            preview = " ".join(text.split())[:80]
+            out.write(f"{row.label}\t{row.probability:.4f}\t{preview}\n")
+    rate = len(texts) / seconds if seconds > 0 else float("inf")
+    print(f"{len(texts)} reviews in {seconds:.3f}s ({rate:,.0f} reviews/s)", file=sys.stderr)
+
+
+def cli_main() -> None:
+    cli.run(main)
+
+
+if __name__ == "__main__":
+    cli_main()

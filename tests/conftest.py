@@ -1,0 +1,121 @@
+"""Fixtures: synthetic aclImdb-layout tarballs and throwaway git+DVC copies of this project.
+
+Nothing here touches the real IMDB data: reviews are generated from small word lists, so a
+tiny model can learn them in seconds and every test still runs the real dvc / mlflow code.
+"""
+
+import io
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[1]
+POSITIVE = ["great", "wonderful", "loved", "excellent", "superb", "brilliant", "enjoyable", "moving"]
+NEGATIVE = ["awful", "terrible", "hated", "boring", "dreadful", "waste", "dull", "worst"]
+FILLER = ["the", "movie", "film", "plot", "actor", "scene", "was", "and", "it", "a", "story",
+          "this", "director", "of", "with", "really", "ending", "characters", "music", "i"]
+
+
+def synthetic_review(rng: random.Random, positive: bool) -> str:
+    cue = POSITIVE if positive else NEGATIVE
+    words = [rng.choice(FILLER) for _ in range(rng.randint(8, 40))]
+    for _ in range(rng.randint(2, 4)):
+        words.insert(rng.randrange(len(words) + 1), rng.choice(cue))
+    text = " ".join(words)
+    return f"{text[0].upper()}{text[1:]}!<br /><br />{rng.choice(FILLER).title()}, {rng.choice(cue)}."
+
+
+def write_imdb_tarball(path: Path, per_folder: int = 60, seed: int = 0) -> Path:
+    """aclImdb/{train,test}/{pos,neg}/ID_RATING.txt, as in the official tarball."""
+    rng = random.Random(seed)
+    with tarfile.open(path, "w:gz") as archive:
+        for split in ("train", "test"):
+            for polarity in ("pos", "neg"):
+                for number in range(per_folder):
+                    rating = rng.randint(7, 10) if polarity == "pos" else rng.randint(1, 4)
+                    data = synthetic_review(rng, polarity == "pos").encode()
+                    info = tarfile.TarInfo(f"aclImdb/{split}/{polarity}/{number}_{rating}.txt")
+                    info.size = len(data)
+                    archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+SMALL_PARAMS = {
+    "data": {"source": "data/raw/aclImdb_v1.tar.gz", "url": ""},
+    "vocab": {"min_freq": 1, "max_size": 1000},
+    "encode": {"max_len": 64},
+    "model": {"embed_dim": 16, "hidden_dim": 16},
+    "train": {"epochs": 3, "batch_size": 16, "lr": 0.01, "patience": 2, "threads": 1},
+}
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None, timeout: int = 600,
+        stdin: str | None = None):
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, input=stdin,
+                            env={**os.environ, **(env or {})})
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def dvc(*args: str, cwd: Path, check: bool = True, env: dict | None = None):
+    return run([sys.executable, "-m", "dvc", *args], cwd, check, env)
+
+
+def update_params(repo: Path, changes: dict) -> None:
+    path = repo / "params.yaml"
+    config = yaml.safe_load(path.read_text())
+    for section, values in changes.items():
+        if isinstance(values, dict):
+            config[section].update(values)
+        else:
+            config[section] = values
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def make_project(root: Path, params: dict | None = None, tarball: bool = True) -> Path:
+    """A git + DVC repo holding this project's pipeline and a synthetic dataset."""
+    repo = root / "project"
+    repo.mkdir()
+    for name in ("dvc.yaml", "params.yaml", ".gitignore"):
+        shutil.copy(PROJECT / name, repo / name)
+    for folder in ("stages", "src"):
+        shutil.copytree(PROJECT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    (repo / "data").mkdir()
+    (repo / "models").mkdir()
+    update_params(repo, SMALL_PARAMS)
+    if params:
+        update_params(repo, params)
+    if tarball:
+        (repo / "data/raw").mkdir(parents=True)
+        write_imdb_tarball(repo / "data/raw/aclImdb_v1.tar.gz")
+    run(["git", "init", "-q"], repo)
+    run(["git", "config", "user.email", "test@example.com"], repo)
+    run(["git", "config", "user.name", "test"], repo)
+    dvc("init", "-q", cwd=repo)
+    dvc("config", "core.analytics", "false", cwd=repo)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-qm", "fixture"], repo)
+    return repo
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return make_project(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def trained_project(tmp_path_factory) -> Path:
+    """One small project with `dvc repro` already run, shared by a module's read-only tests."""
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    repo = make_project(tmp_path_factory.mktemp("trained"))
+    dvc("repro", cwd=repo)
+    return repo

@@ -1,0 +1,109 @@
+"""Bad input: one clear line naming the file, row or parameter; non-zero exit; nothing half-written."""
+
+import gzip
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import make_project, run, update_params, write_imdb_tarball
+
+pytestmark = pytest.mark.slow
+
+
+def write(path: Path, content: bytes | str) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return str(path)
+
+
+def truncated_tarball(repo: Path) -> str:
+    good = write_imdb_tarball(repo / "data/raw/good.tar.gz")
+    bad = repo / "data/raw/cut.tar.gz"
+    bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    return str(bad)
+
+
+def missing_folder_tarball(repo: Path) -> str:
+    import io
+    import tarfile
+
+    path = repo / "data/raw/partial.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        for folder in ("train/pos", "train/neg", "test/pos"):
+            data = b"a fine review"
+            info = tarfile.TarInfo(f"aclImdb/{folder}/1_8.txt")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return str(path)
+
+
+CSV_HEADER = "text,label\n"
+# (case id, source builder, params, expected fragments of the one error line)
+DATA_CASES = [
+    ("missing file", lambda r: "data/raw/nope.csv", {}, ["nope.csv", "does not exist"]),
+    ("empty csv", lambda r: write(r / "data/raw/e.csv", ""), {}, ["e.csv", "empty"]),
+    ("header only", lambda r: write(r / "data/raw/h.csv", CSV_HEADER), {}, ["h.csv", "no rows"]),
+    ("missing column", lambda r: write(r / "data/raw/c.csv", "review,label\nnice,pos\n"), {}, ["c.csv", "'text'"]),
+    ("empty text", lambda r: write(r / "data/raw/t.csv", CSV_HEADER + "good,pos\n,neg\n"), {}, ["t.csv", "row 3", "empty text"]),
+    ("blank text", lambda r: write(r / "data/raw/b.csv", CSV_HEADER + "good,pos\n   ,neg\n"), {}, ["b.csv", "row 3"]),
+    ("bad label", lambda r: write(r / "data/raw/l.csv", CSV_HEADER + "good,pos\nmeh,maybe\n"), {}, ["l.csv", "row 3", "'maybe'"]),
+    ("one class", lambda r: write(r / "data/raw/o.csv", CSV_HEADER + "good,pos\nnice,pos\nfine,1\nok,1\n"), {}, ["o.csv", "negative"]),
+    ("not utf-8", lambda r: write(r / "data/raw/u.csv", b"text,label\ncaf\xe9 ok,pos\nbad,neg\n"), {}, ["u.csv", "UTF-8"]),
+    ("truncated tarball", truncated_tarball, {}, ["cut.tar.gz", "corrupt or truncated"]),
+    ("tarball without folders", missing_folder_tarball, {}, ["partial.tar.gz", "test/neg"]),
+    ("gzip but not tar", lambda r: write(r / "data/raw/x.tar.gz", gzip.compress(b"hello")), {}, ["x.tar.gz"]),
+]
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    return make_project(tmp_path_factory.mktemp("bad"), tarball=False)
+
+
+def assert_one_line_error(result, fragments: list[str]) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("case, build, changes, fragments", DATA_CASES, ids=[c[0] for c in DATA_CASES])
+def test_bad_data_is_one_line_and_writes_nothing(repo, case, build, changes, fragments):
+    source = build(repo)
+    update_params(repo, {"data": {"source": source, "url": "", **changes}})
+    result = run([sys.executable, "stages/ingest.py"], repo, check=False)
+    assert_one_line_error(result, fragments)
+    assert not (repo / "data/interim").exists() or not any((repo / "data/interim").iterdir())
+
+
+PARAM_CASES = [
+    ({"model": {"hidden_dim": 0}}, "model.hidden_dim"),
+    ({"train": {"lr": -0.001}}, "train.lr"),
+    ({"model": {"cell": "transformer"}}, "model.cell"),
+    ({"train": {"batch_size": "64"}}, "train.batch_size"),
+    ({"data": {"val_fraction": 1.5}}, "data.val_fraction"),
+]
+
+
+@pytest.mark.parametrize("changes, name", PARAM_CASES, ids=[c[1] for c in PARAM_CASES])
+def test_out_of_range_param_names_the_parameter(repo, changes, name):
+    update_params(repo, {"data": {"source": "data/raw/aclImdb_v1.tar.gz", "url": ""}})
+    update_params(repo, changes)
+    try:
+        for stage in ("ingest", "train"):
+            result = run([sys.executable, f"stages/{stage}.py"], repo, check=False)
+            assert_one_line_error(result, [name])
+    finally:
+        run(["git", "checkout", "params.yaml"], repo)
+    assert not (repo / "models/model.pt").exists()
+
+
+def test_offline_without_source_says_where_to_put_it(repo):
+    update_params(repo, {"data": {"source": "data/raw/aclImdb_v1.tar.gz",
+                                  "url": "http://127.0.0.1:9/aclImdb_v1.tar.gz"}})
+    result = run([sys.executable, "stages/fetch.py"], repo, check=False)
+    assert_one_line_error(result, ["data/raw/aclImdb_v1.tar.gz", "put the aclImdb_v1.tar.gz"])
+    assert not list((repo / "data/raw").glob("*aclImdb_v1*"))

@@ -1,0 +1,154 @@
+"""Unit tests for rnn_sentiment.encoding: padding, truncation, OOV, and the .npy files."""
+
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnn_sentiment import encoding
+from rnn_sentiment.errors import PipelineError
+from rnn_sentiment.vocab import PAD_ID, UNK_ID
+
+# "t0" .. "t29" have ids 2 .. 31.
+VOCAB = pd.Index(["<pad>", "<unk>"] + [f"t{i}" for i in range(30)])
+
+
+def tid(i: int) -> int:
+    return i + 2
+
+
+def toks(*docs) -> pd.Series:
+    return pd.Series(list(docs), dtype=object)
+
+
+def seq(n: int, start: int = 0) -> list[str]:
+    return [f"t{start + i}" for i in range(n)]
+
+
+def test_rows_are_right_padded_with_true_lengths():
+    split = encoding.encode(toks(seq(3), seq(1, 5), seq(6)), np.array([1, 0, 1]), VOCAB, 6, "head")
+    assert split.ids.shape == (3, 6)
+    assert split.ids.dtype == np.int32 and split.lengths.dtype == np.int32 and split.labels.dtype == np.int8
+    assert split.ids.tolist() == [
+        [tid(0), tid(1), tid(2), PAD_ID, PAD_ID, PAD_ID],
+        [tid(5), PAD_ID, PAD_ID, PAD_ID, PAD_ID, PAD_ID],
+        [tid(i) for i in range(6)],
+    ]
+    assert split.lengths.tolist() == [3, 1, 6]
+    assert split.labels.tolist() == [1, 0, 1]
+
+
+@pytest.mark.parametrize("policy, kept", [
+    ("head", [0, 1, 2, 3]),
+    ("tail", [6, 7, 8, 9]),
+    ("head_tail", [0, 1, 8, 9]),
+])
+def test_truncation_policy_keeps_the_right_tokens(policy, kept):
+    split = encoding.encode(toks(seq(10)), np.array([1]), VOCAB, 4, policy)
+    assert split.ids.tolist() == [[tid(i) for i in kept]]
+    assert split.lengths.tolist() == [4]
+
+
+def test_head_tail_with_odd_max_len_gives_the_extra_slot_to_the_tail():
+    split = encoding.encode(toks(seq(10)), np.array([0]), VOCAB, 5, "head_tail")
+    assert split.ids.tolist() == [[tid(0), tid(1), tid(7), tid(8), tid(9)]]
+
+
+@pytest.mark.parametrize("policy", ["head", "tail", "head_tail"])
+def test_truncation_in_a_mixed_batch_matches_list_slicing(policy):
+    """Rows of many lengths, some truncated and some not, against a plain-Python reference."""
+    rng = random.Random(7)
+    max_len = 7
+    docs = [[f"t{rng.randrange(30)}" if rng.random() < 0.8 else "oov" for _ in range(rng.randint(0, 20))]
+            for _ in range(60)]
+    split = encoding.encode(toks(*docs), np.zeros(len(docs)), VOCAB, max_len, policy)
+    for row, doc in enumerate(docs):
+        ids = [VOCAB.get_loc(t) if t in VOCAB else UNK_ID for t in doc] or [UNK_ID]
+        if len(ids) > max_len:
+            head = max_len // 2
+            ids = {"head": ids[:max_len], "tail": ids[-max_len:],
+                   "head_tail": ids[:head] + ids[len(ids) - (max_len - head):]}[policy]
+        assert split.lengths[row] == len(ids)
+        assert split.ids[row].tolist() == ids + [PAD_ID] * (max_len - len(ids)), (row, doc)
+
+
+def test_short_rows_are_never_truncated_by_tail_or_head_tail():
+    for policy in ("head", "tail", "head_tail"):
+        split = encoding.encode(toks(seq(3)), np.array([1]), VOCAB, 8, policy)
+        assert split.ids[0, :3].tolist() == [tid(0), tid(1), tid(2)]
+        assert split.lengths.tolist() == [3]
+
+
+def test_out_of_vocabulary_tokens_become_unk():
+    split = encoding.encode(toks(["t3", "never-seen", "t4", "also-new"]), np.array([0]), VOCAB, 5, "head")
+    assert split.ids.tolist() == [[tid(3), UNK_ID, tid(4), UNK_ID, PAD_ID]]
+    assert UNK_ID == 1
+
+
+def test_a_text_with_no_tokens_becomes_one_unk():
+    split = encoding.encode(toks(seq(2), [], seq(1)), np.array([1, 0, 1]), VOCAB, 4, "head_tail")
+    assert split.ids[1].tolist() == [UNK_ID, PAD_ID, PAD_ID, PAD_ID]
+    assert split.lengths.tolist() == [2, 1, 1]
+    # its neighbours are untouched by the placeholder
+    assert split.ids[0].tolist() == [tid(0), tid(1), PAD_ID, PAD_ID]
+    assert split.ids[2].tolist() == [tid(0), PAD_ID, PAD_ID, PAD_ID]
+
+
+def test_non_default_index_is_ignored():
+    series = pd.Series([seq(2), seq(1, 4)], index=[17, 3], dtype=object)
+    split = encoding.encode(series, np.array([0, 1]), VOCAB, 3, "head")
+    assert split.ids.tolist() == [[tid(0), tid(1), PAD_ID], [tid(4), PAD_ID, PAD_ID]]
+
+
+def test_save_then_load_round_trips(tmp_path):
+    split = encoding.encode(toks(seq(5), [], seq(2, 9)), np.array([1, 0, 1]), VOCAB, 4, "tail")
+    encoding.save(split, tmp_path, "val")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["val_ids.npy", "val_labels.npy", "val_lengths.npy"]
+    for mmap in (True, False):
+        loaded = encoding.load(tmp_path, "val", mmap=mmap)
+        for field in ("ids", "lengths", "labels"):
+            np.testing.assert_array_equal(getattr(loaded, field), getattr(split, field))
+            assert getattr(loaded, field).dtype == getattr(split, field).dtype
+
+
+def test_load_of_a_missing_split_raises_pipeline_error(tmp_path):
+    with pytest.raises(PipelineError, match="test_ids.npy"):
+        encoding.load(tmp_path, "test")
+
+
+@pytest.mark.parametrize("mmap", [True, False])
+@pytest.mark.parametrize("keep", ["all_but_one", "half", "header_only", "ten_bytes", "zero"])
+def test_load_of_a_truncated_npy_names_the_file(tmp_path, keep, mmap):
+    split = encoding.encode(toks(*[seq(8, i) for i in range(20)]), np.ones(20), VOCAB, 8, "head")
+    encoding.save(split, tmp_path, "train")
+    path = tmp_path / "train_ids.npy"
+    data = path.read_bytes()
+    cut = {"all_but_one": len(data) - 1, "half": len(data) // 2, "header_only": 128,
+           "ten_bytes": 10, "zero": 0}[keep]
+    assert cut < len(data)
+    path.write_bytes(data[:cut])
+    with pytest.raises(PipelineError, match="train_ids.npy"):
+        encoding.load(tmp_path, "train", mmap=mmap)
+
+
+def test_load_refuses_arrays_that_disagree_in_length(tmp_path):
+    split = encoding.encode(toks(seq(3), seq(2)), np.array([1, 0]), VOCAB, 4, "head")
+    encoding.save(split, tmp_path, "train")
+    np.save(tmp_path / "train_labels.npy", np.array([1], dtype=np.int8))
+    with pytest.raises(PipelineError, match="disagree"):
+        encoding.load(tmp_path, "train")
+
+
+def test_stats_keys_and_values():
+    docs = [seq(2), ["t1", "oov"], [], seq(10)]
+    series = toks(*docs)
+    split = encoding.encode(series, np.array([0, 1, 0, 1]), VOCAB, 4, "head")
+    result = encoding.stats(series, split, 4)
+    assert set(result) == {"reviews", "oov_rate", "length_p50", "length_p90", "length_p99", "truncated_share"}
+    assert result["reviews"] == 4
+    # kept ids: 2 + 2 + 1 + 4 = 9, of which 2 are <unk> (the OOV word and the empty review)
+    assert result["oov_rate"] == pytest.approx(2 / 9, abs=1e-6)
+    assert result["truncated_share"] == pytest.approx(0.25)
+    assert result["length_p50"] == pytest.approx(np.percentile([2, 2, 1, 10], 50))
+    assert result["length_p50"] <= result["length_p90"] <= result["length_p99"] <= 10
