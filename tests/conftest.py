@@ -58,8 +58,10 @@ SMALL_PARAMS = {
 
 def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None, timeout: int = 600,
         stdin: str | None = None):
+    # DVC runs stage commands with `python` from PATH: make that this interpreter, venv or not.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, input=stdin,
-                            env={**os.environ, **(env or {})})
+                            env={**os.environ, "PATH": path, **(env or {})})
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result

@@ -52,6 +52,22 @@ def test_mlflow_run_holds_train_and_evaluate(trained_project):
     assert predictions["probability"].between(0, 1).all()
 
 
+def test_predict_command(trained_project):
+    result = run([sys.executable, "-m", "rnn_sentiment.predict", "This is great, wonderful!", "I hate it, awful"],
+                 cwd=trained_project)
+    labels = [line.split("\t")[0] for line in result.stdout.splitlines()]
+    assert labels == ["positive", "negative"]
+    assert "reviews/s" in result.stderr
+    piped = run([sys.executable, "-m", "rnn_sentiment.predict", "--format", "jsonl"], cwd=trained_project,
+                stdin="Superb and brilliant.\nDreadful, a waste.\n")
+    rows = [json.loads(line) for line in piped.stdout.splitlines()]
+    assert [r["label"] for r in rows] == ["positive", "negative"]
+    reviews = trained_project / "reviews.txt"
+    reviews.write_text("Loved it, excellent!\n")
+    from_file = run([sys.executable, "-m", "rnn_sentiment.predict", "--file", str(reviews)], cwd=trained_project)
+    assert from_file.stdout.startswith("positive\t")
+
+
 def test_second_repro_is_a_noop(trained_project):
     before = (trained_project / "models/model.pt").stat().st_mtime_ns
     result = dvc("repro", cwd=trained_project)
@@ -70,19 +86,3 @@ def test_vocab_param_change_reruns_vocab_onward(trained_project):
     update_params(trained_project, {"vocab": {"max_size": 20}})  # a vocabulary that really changes
     result = dvc("repro", cwd=trained_project)
     assert ran_stages(result.stdout) == ["prepare_vocab", "encode", "train", "evaluate"]
-
-
-def test_predict_command(trained_project):
-    result = run([sys.executable, "-m", "rnn_sentiment.predict", "This is great, wonderful!", "I hate it, awful"],
-                 cwd=trained_project)
-    labels = [line.split("\t")[0] for line in result.stdout.splitlines()]
-    assert labels == ["positive", "negative"]
-    assert "reviews/s" in result.stderr
-    piped = run([sys.executable, "-m", "rnn_sentiment.predict", "--format", "jsonl"], cwd=trained_project,
-                stdin="Superb and brilliant.\nDreadful, a waste.\n")
-    rows = [json.loads(line) for line in piped.stdout.splitlines()]
-    assert [r["label"] for r in rows] == ["positive", "negative"]
-    reviews = trained_project / "reviews.txt"
-    reviews.write_text("Loved it, excellent!\n")
-    from_file = run([sys.executable, "-m", "rnn_sentiment.predict", "--file", str(reviews)], cwd=trained_project)
-    assert from_file.stdout.startswith("positive\t")

@@ -64,7 +64,8 @@ def read_tarball(path: Path) -> pd.DataFrame:
                 raw = archive.extractfile(member).read()
                 records.append((match[1], match[2], _decode(raw, f"{path}:{member.name}")))
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
-        raise PipelineError(f"{path}: corrupt or truncated archive ({error})") from None
+        detail = " ".join(str(error).split())[:200]  # tarfile's messages span several lines
+        raise PipelineError(f"{path}: corrupt or truncated archive ({detail})") from None
     return _frame(records, str(path))
 
 
