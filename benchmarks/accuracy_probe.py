@@ -11,7 +11,6 @@ import time
 
 import numpy as np
 import torch
-import yaml
 
 from rnn_sentiment import encoding, metrics, params, paths, training
 from rnn_sentiment.batching import Batcher
@@ -25,12 +24,7 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
-    raw = yaml.safe_load(paths.PARAMS.read_text())
-    for item in args.set:
-        key, value = item.split("=", 1)
-        section, name = key.split(".")
-        raw[section][name] = yaml.safe_load(value)
-    config = params.parse(raw)
+    config = params.load_with_overrides(args.set)
     device = training.choose_device(args.device)
     training.configure_threads(config.train.threads)
     training.seed_everything(config.seed)

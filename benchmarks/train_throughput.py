@@ -103,13 +103,7 @@ def main() -> None:
     parser.add_argument("--skip-strategies", action="store_true")
     args = parser.parse_args()
 
-    import yaml
-    raw = yaml.safe_load(paths.PARAMS.read_text())
-    for item in args.set:
-        key, value = item.split("=", 1)
-        section, name = key.split(".")
-        raw[section][name] = yaml.safe_load(value)
-    config = params.parse(raw)
+    config = params.load_with_overrides(args.set)
     device = training.choose_device(args.device)
     training.configure_threads(config.train.threads)
     vocab_size = sum(1 for _ in open(paths.VOCAB, encoding="utf-8")) - 1

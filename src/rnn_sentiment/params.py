@@ -168,6 +168,18 @@ def load(path: str | Path = paths.PARAMS) -> Params:
     return parse(raw)
 
 
+def load_with_overrides(overrides: list[str], path: str | Path = paths.PARAMS) -> Params:
+    """params.yaml with ``section.key=value`` overrides (values parsed as YAML), as `dvc exp run -S` does."""
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    for item in overrides:
+        key, _, value = item.partition("=")
+        section, _, name = key.partition(".")
+        if not name or section not in raw:
+            raise PipelineError(f"override {item!r}: expected section.key=value")
+        raw[section][name] = yaml.safe_load(value)
+    return parse(raw)
+
+
 def flatten(params: Params) -> dict[str, Any]:
     """``{"train.lr": 0.002, ...}``: the form MLflow logs and DVC shows."""
     flat = {}
