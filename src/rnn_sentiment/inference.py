@@ -14,7 +14,7 @@ import torch
 from rnn_sentiment import encoding, tokenizer
 from rnn_sentiment.atomic import atomic_path
 from rnn_sentiment.batching import Batcher
-from rnn_sentiment.errors import PipelineError
+from rnn_sentiment.errors import PipelineError, first_line
 from rnn_sentiment.model import RNNClassifier
 from rnn_sentiment.params import EncodeParams, ModelParams
 
@@ -41,8 +41,7 @@ def load_checkpoint(path: Path) -> dict:
     except FileNotFoundError:
         raise PipelineError(f"{path}: not found; run `dvc repro train` first") from None
     except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError, ... here
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise PipelineError(f"{path}: refused to load, not a safe checkpoint ({first[:200]})") from None
+        raise PipelineError(f"{path}: refused to load, not a safe checkpoint ({first_line(error, 200)})") from None
 
 
 class Predictor:

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from rnn_sentiment import paths
-from rnn_sentiment.errors import PipelineError
+from rnn_sentiment.errors import PipelineError, first_line
 
 
 def _spec(low=None, high=None, choices=None, low_open=False):
@@ -164,7 +164,7 @@ def load(path: str | Path = paths.PARAMS) -> Params:
     except FileNotFoundError:
         raise PipelineError(f"{path}: file not found") from None
     except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise PipelineError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+        raise PipelineError(f"{path}: not valid YAML ({first_line(error)})") from None
     return parse(raw)
 
 

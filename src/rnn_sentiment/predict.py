@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from rnn_sentiment import cli, paths
-from rnn_sentiment.errors import PipelineError
+from rnn_sentiment.errors import PipelineError, first_line
 from rnn_sentiment.inference import Predictor, label_frame
 
 MLFLOW_SCHEMES = ("models:/", "runs:/", "file:", "mlflow-artifacts:", "s3:", "gs:")
@@ -50,7 +50,7 @@ def _registry_error(uri: str, error: Exception) -> PipelineError:
     except Exception:
         known = []
     listing = "; ".join(known) if known else "no registered models"
-    return PipelineError(f"{uri}: cannot load ({str(error).strip().splitlines()[0][:200]}); registered: {listing}")
+    return PipelineError(f"{uri}: cannot load ({first_line(error, 200)}); registered: {listing}")
 
 
 def load_model(uri: str) -> Callable[[list[str]], np.ndarray]:

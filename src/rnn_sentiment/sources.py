@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rnn_sentiment.errors import PipelineError
+from rnn_sentiment.errors import PipelineError, first_line
 from rnn_sentiment.params import DataParams
 
 REVIEW_MEMBER = re.compile(r"^(?:\./)?(?:[^/]+/)?(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
@@ -92,8 +92,7 @@ def _read_table_file(path: Path, kind: str) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise PipelineError(f"{path}: file is empty") from None
     except (ValueError, OSError, pd.errors.ParserError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise PipelineError(f"{path}: cannot be read as {kind} ({first})") from None
+        raise PipelineError(f"{path}: cannot be read as {kind} ({first_line(error)})") from None
 
 
 def _labels(values: pd.Series, path: Path, first_row: int) -> pd.Series:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from rnn_sentiment.atomic import write_json
-from rnn_sentiment.errors import PipelineError
+from rnn_sentiment.errors import PipelineError, first_line
 
 # Fail within seconds, not after minutes of retries, when a tracking server is down.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
@@ -58,8 +58,7 @@ def connect(experiment: str) -> str:
 
 
 def unreachable(uri: str, error: Exception) -> PipelineError:
-    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return PipelineError(f"MLflow tracking store {uri} failed: {first[:300]}")
+    return PipelineError(f"MLflow tracking store {uri} failed: {first_line(error)}")
 
 
 @contextmanager
@@ -73,7 +72,7 @@ def tracked(action: str) -> Iterator[None]:
         if type(error).__module__.split(".")[0] not in ("mlflow", "requests", "urllib3", "sqlalchemy"):
             raise
         raise PipelineError(f"MLflow tracking store {tracking_uri()} failed while {action}: "
-                            f"{str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__}") from None
+                            f"{first_line(error)}") from None
 
 
 def _git(*args: str) -> str:
