@@ -63,15 +63,14 @@ def stage_epoch(trainer: training.Trainer, data: Batcher, epoch: int, device) ->
 def strategy_batches(data: Batcher, strategy: str, batch_size: int, seed: int, device):
     """Same reviews, three ways of batching them."""
     if strategy == "bucketed":
-        return [(ids.to(device), lengths.to(device), labels.to(device))
-                for _, ids, lengths, labels in data.batches(batch_size, seed=seed, shuffle=True)]
+        return [(ids, lengths, labels) for _, ids, lengths, labels in data.batches(batch_size, seed=seed, shuffle=True)]
     order = np.random.default_rng(seed).permutation(len(data))
     out = []
     for start in range(0, len(order), batch_size):
-        rows = torch.from_numpy(order[start:start + batch_size])
-        lengths = data.lengths[rows]
-        ids = data.ids[rows, :int(lengths.max())].long()
-        out.append((ids.to(device), lengths.to(device), data.labels[rows].to(device)))
+        index = order[start:start + batch_size]
+        rows = torch.from_numpy(index).to(device)
+        ids = data.ids[rows, :int(data.length_array[index].max())].long()
+        out.append((ids, data.lengths[rows], data.labels[rows]))
     return out
 
 
@@ -107,8 +106,8 @@ def main() -> None:
     device = training.choose_device(args.device)
     training.configure_threads(config.train.threads)
     vocab_size = sum(1 for _ in open(paths.VOCAB, encoding="utf-8")) - 1
-    data = Batcher(subset(encoding.load(paths.ENCODED, "train"), args.reviews, config.seed))
-    tokens = int(data.lengths.sum())
+    data = Batcher(subset(encoding.load(paths.ENCODED, "train"), args.reviews, config.seed), device)
+    tokens = int(data.length_array.sum())
     print(f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else f'{torch.get_num_threads()} threads'}), "
           f"{len(data)} reviews, {tokens:,} real tokens, model {dataclasses.asdict(config.model)}, "
           f"batch {config.train.batch_size}, amp {config.train.amp}")

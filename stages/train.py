@@ -29,8 +29,8 @@ def upstream_metrics() -> dict[str, float]:
 def main() -> None:
     config = params.load()
     tokens = vocab.read(paths.VOCAB)
-    train, val = (Batcher(encoding.load(paths.ENCODED, name)) for name in ("train", "val"))
     device = training.choose_device(config.train.device)
+    train, val = (Batcher(encoding.load(paths.ENCODED, name), device) for name in ("train", "val"))
     training.configure_threads(config.train.threads)
     training.seed_everything(config.seed)
     model = RNNClassifier(len(tokens), config.model)
@@ -47,7 +47,8 @@ def main() -> None:
         if not state.run_id:
             state.run_id = run.info.run_id
             mlflow.log_params(params.flatten(config))
-            mlflow.set_tags({**tracking.run_tags(paths.REVIEWS), "device": str(device)})
+            mlflow.set_tags({**tracking.run_tags(paths.REVIEWS), "device": str(device),
+                             **tracking.input_tags([paths.VOCAB, paths.ENCODED])})
             mlflow.log_metrics(upstream_metrics())
         state = trainer.fit(train, val, state, on_epoch=lambda result: mlflow.log_metrics(
             {k: v for k, v in dataclasses.asdict(result).items() if k != "epoch"}, step=result.epoch))

@@ -31,22 +31,26 @@ def bucketed_batches(lengths: np.ndarray, batch_size: int, seed: int, shuffle: b
 
 
 class Batcher:
-    """Holds a split as tensors once; each batch is one gather and a trim to its longest row."""
+    """Holds a split as tensors on its device once; each batch is one gather and a trim.
 
-    def __init__(self, split: EncodedSplit):
-        self.ids = torch.from_numpy(np.array(split.ids, dtype=np.int32))
-        self.lengths = torch.from_numpy(np.array(split.lengths, dtype=np.int64))
-        self.labels = torch.from_numpy(np.array(split.labels, dtype=np.float32))
-        self.length_array = np.asarray(split.lengths)
+    Batch lengths come from a host copy of the lengths, so building a batch never waits on
+    the GPU; on CUDA the only per-batch host-to-device copy is the row index.
+    """
+
+    def __init__(self, split: EncodedSplit, device: torch.device = torch.device("cpu")):
+        self.device = device
+        self.ids = torch.from_numpy(np.array(split.ids, dtype=np.int32)).to(device)
+        self.lengths = torch.from_numpy(np.array(split.lengths, dtype=np.int64)).to(device)
+        self.labels = torch.from_numpy(np.array(split.labels, dtype=np.float32)).to(device)
+        self.length_array = np.asarray(split.lengths, dtype=np.int64)
 
     def __len__(self) -> int:
-        return len(self.lengths)
+        return len(self.length_array)
 
     def batches(self, batch_size: int, seed: int = 0, shuffle: bool = False
                 ) -> Iterator[tuple[np.ndarray, torch.Tensor, torch.Tensor, torch.Tensor]]:
-        """Yield (row indices, ids [batch, longest], lengths, labels)."""
+        """Yield (row indices, ids [batch, longest], lengths, labels), tensors on the device."""
         for index in bucketed_batches(self.length_array, batch_size, seed, shuffle):
-            rows = torch.from_numpy(index)
-            lengths = self.lengths[rows]
-            longest = int(lengths.max())
-            yield index, self.ids[rows, :longest].long(), lengths, self.labels[rows]
+            rows = torch.from_numpy(index).to(self.device, non_blocking=True)
+            longest = int(self.length_array[index].max())
+            yield index, self.ids[rows, :longest].long(), self.lengths[rows], self.labels[rows]

@@ -63,7 +63,7 @@ class Predictor:
         return cls(model, pd.Index(bundle["vocab"]), EncodeParams(**bundle["encode"]))
 
     def encode_texts(self, texts: list[str]) -> encoding.EncodedSplit:
-        tokens = tokenizer.tokenize_series(pd.Series(list(texts), dtype=object).astype(str))
+        tokens = tokenizer.tokenize_series(pd.Series(list(texts), dtype=object).astype(str), self.encode.max_len)
         return encoding.encode(tokens, np.zeros(len(texts)), self.vocab, self.encode.max_len, self.encode.truncate)
 
     @torch.inference_mode()
@@ -71,8 +71,8 @@ class Predictor:
         """Probabilities in the split's row order (batches run longest-first to limit padding)."""
         self.model.to(device)
         probabilities = np.empty(len(split.lengths), dtype=np.float64)
-        for index, ids, lengths, _ in Batcher(split).batches(self.batch_size):
-            logits = self.model(ids.to(device), lengths.to(device))
+        for index, ids, lengths, _ in Batcher(split, device).batches(self.batch_size):
+            logits = self.model(ids, lengths)
             probabilities[index] = torch.sigmoid(logits.float()).cpu().numpy()
         return probabilities
 

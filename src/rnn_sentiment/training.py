@@ -23,6 +23,8 @@ from rnn_sentiment.inference import load_checkpoint
 from rnn_sentiment.model import RNNClassifier
 from rnn_sentiment.params import TrainParams
 
+CHECK_EVERY = 50  # batches between loss checks: each check waits for the GPU once
+
 
 @dataclass
 class EpochResult:
@@ -69,16 +71,16 @@ def _autocast(device: torch.device, amp: bool):
 
 @torch.inference_mode()
 def evaluate(model: nn.Module, data: Batcher, batch_size: int, device: torch.device, amp: bool) -> tuple[float, float]:
-    """Mean loss and accuracy over a split."""
+    """Mean loss and accuracy over a split (sums stay on the device until the end)."""
     model.eval()
-    loss_sum, correct = 0.0, 0
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
     for _, ids, lengths, labels in data.batches(batch_size):
-        labels = labels.to(device)
         with _autocast(device, amp):
-            logits = model(ids.to(device, non_blocking=True), lengths.to(device)).float()
-        loss_sum += nn.functional.binary_cross_entropy_with_logits(logits, labels, reduction="sum").item()
-        correct += int(((logits > 0).float() == labels).sum())
-    return loss_sum / len(data), correct / len(data)
+            logits = model(ids, lengths).float()
+        loss_sum += nn.functional.binary_cross_entropy_with_logits(logits, labels, reduction="sum")
+        correct += ((logits > 0).float() == labels).sum()
+    return loss_sum.item() / len(data), correct.item() / len(data)
 
 
 class Trainer:
@@ -115,34 +117,42 @@ class Trainer:
             }, tmp)
 
     def _train_epoch(self, train: Batcher, epoch: int) -> tuple[float, float, float, int]:
+        """One pass over train. Losses stay on the device and are checked every CHECK_EVERY
+        batches, so the GPU is never stalled for a per-batch ``.item()``."""
         self.model.train()
         torch.manual_seed(self.seed * 100_003 + epoch)
-        loss_sum, correct, tokens, seen = 0.0, 0, 0, 0
         started = time.perf_counter()
         batches = train.batches(self.config.batch_size, seed=self.seed * 100_003 + epoch, shuffle=True)
         total = math.ceil(len(train) / self.config.batch_size)
+        losses = torch.zeros(total, dtype=torch.float32, device=self.device)
+        correct = torch.zeros((), dtype=torch.int64, device=self.device)
+        checked, tokens = 0, 0
         progress = tqdm(batches, total=total, desc=f"epoch {epoch}", unit="batch", file=sys.stderr,
                         mininterval=2.0, leave=False, disable=None)
-        for number, (_, ids, lengths, labels) in enumerate(progress, start=1):
-            ids, labels = ids.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True)
+        for number, (index, ids, lengths, labels) in enumerate(progress, start=1):
             with _autocast(self.device, self.config.amp):
-                logits = self.model(ids, lengths.to(self.device)).float()
+                logits = self.model(ids, lengths).float()
             loss = nn.functional.binary_cross_entropy_with_logits(logits, labels)
-            if not torch.isfinite(loss):
-                raise PipelineError(f"train: loss became {loss.item()} at epoch {epoch}, batch {number}; "
-                                    f"stopped, last good checkpoint kept in {self.checkpoint}")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if self.config.clip_grad_norm > 0:
                 nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad_norm)
             self.optimizer.step()
-            batch_loss = loss.item()
-            loss_sum += batch_loss * len(labels)
-            correct += int(((logits.detach() > 0).float() == labels).sum())
-            tokens += int(lengths.sum())
-            seen += len(labels)
-            progress.set_postfix(loss=f"{batch_loss:.3f}", refresh=False)
-        return loss_sum / seen, correct / seen, time.perf_counter() - started, tokens
+            losses[number - 1] = loss.detach() * len(index)
+            correct += ((logits.detach() > 0).float() == labels).sum()
+            tokens += int(train.length_array[index].sum())
+            if number % CHECK_EVERY == 0 or number == total:
+                self._check_finite(losses[checked:number], epoch, checked)
+                checked = number
+                progress.set_postfix(loss=f"{losses[number - 1].item() / len(index):.3f}", refresh=False)
+        return losses.sum().item() / len(train), correct.item() / len(train), time.perf_counter() - started, tokens
+
+    def _check_finite(self, losses: torch.Tensor, epoch: int, offset: int) -> None:
+        bad = torch.nonzero(~torch.isfinite(losses))
+        if len(bad):
+            number = offset + int(bad[0]) + 1
+            raise PipelineError(f"train: loss became {losses[number - offset - 1].item()} at epoch {epoch}, "
+                                f"batch {number}; stopped, last good checkpoint kept in {self.checkpoint}")
 
     def fit(self, train: Batcher, val: Batcher, state: TrainState,
             on_epoch: Callable[[EpochResult], None], on_checkpoint: Callable[[TrainState], None] = lambda s: None
