@@ -13,7 +13,7 @@ def main() -> None:
     with atomic.atomic_dir(paths.ENCODED) as out:
         for name in encoding.SPLITS:
             rows = reviews[reviews["split"] == name]
-            tokens = tokenizer.tokenize_series(rows["text"])
+            tokens = tokenizer.tokenize_series(rows["text"], config.max_len)
             split = encoding.encode(tokens, rows["label"].to_numpy(), index, config.max_len, config.truncate)
             encoding.save(split, out, name)
             stats[name] = encoding.stats(tokens, split, config.max_len)
