@@ -4,10 +4,11 @@ Every reader returns one DataFrame with columns ``text`` (str), ``label`` (0 = n
 1 = positive) and ``split`` ("train" or "test"; tables without a split column get none).
 """
 
+import posixpath
 import re
 import tarfile
 import zlib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
@@ -46,12 +47,36 @@ def _frame(records: list[tuple[str, str, str]], where: str) -> pd.DataFrame:
     return frame[["text", "label", "split"]]
 
 
+def unsafe_member(member: tarfile.TarInfo) -> str | None:
+    """Why unpacking this member could write outside its folder or create a device, else None."""
+    name = PurePosixPath(member.name)
+    if name.is_absolute() or re.match(r"^[A-Za-z]:", member.name):
+        return "absolute path"
+    if ".." in name.parts:
+        return "'..' in path"
+    if member.ischr() or member.isblk() or member.isfifo():
+        return "device or FIFO file"
+    if member.issym() or member.islnk():
+        base = name.parent if member.issym() else PurePosixPath()
+        target = posixpath.normpath(str(base / member.linkname))
+        if PurePosixPath(member.linkname).is_absolute() or target == ".." or target.startswith("../"):
+            return f"link to {member.linkname!r} outside the archive"
+    return None
+
+
 def read_tarball(path: Path) -> pd.DataFrame:
-    """Stream review files out of the tarball without extracting anything to disk."""
+    """Stream review files out of the tarball without extracting anything to disk.
+
+    The archive is refused as a whole if any member is unsafe to unpack (absolute path, '..',
+    a link leading out, a device), so an archive built to attack ``tar -x`` is never trusted.
+    """
     records, total = [], 0
     try:
         with tarfile.open(path, "r:*") as archive:
             for member in archive:
+                reason = unsafe_member(member)
+                if reason:
+                    raise PipelineError(f"{path}: unsafe archive member {member.name!r} ({reason}); refused")
                 match = REVIEW_MEMBER.match(member.name)
                 if not match or not member.isreg():
                     continue
