@@ -48,6 +48,7 @@ def main() -> None:
     write_csv(misclassified, paths.MISCLASSIFIED)
     with tracking.tracked("logging the evaluation"), mlflow.start_run(run_id=run["run_id"]):
         mlflow.log_metrics({f"test.{k}": v for k, v in scores.items()})
+        mlflow.set_tags(tracking.input_tags([paths.MODEL, *sorted(paths.ENCODED.glob("test_*.npy")), paths.REVIEWS]))
         with tempfile.TemporaryDirectory() as scratch:
             scratch = Path(scratch)
             for png in (figures.confusion(confusion, scratch / "confusion_matrix.png"),

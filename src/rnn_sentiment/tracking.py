@@ -83,8 +83,8 @@ def _git(*args: str) -> str:
         return ""
 
 
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
@@ -103,6 +103,14 @@ def run_tags(data_file: Path) -> dict[str, str]:
     if os.environ.get("DVC_EXP_BASELINE_REV"):
         tags["dvc.exp_baseline_rev"] = os.environ["DVC_EXP_BASELINE_REV"]
     return {k: v for k, v in tags.items() if v}
+
+
+def input_tags(inputs: list[Path]) -> dict[str, str]:
+    """``input.md5.<path>`` for each file a stage reads: the MD5 that DVC records for the
+    same file in dvc.lock and names its cache entry by, so a run points to exact inputs."""
+    root = project_root()
+    files = sorted(f for p in inputs for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file())
+    return {f"input.md5.{f.resolve().relative_to(root).as_posix()}": file_digest(f, "md5") for f in files}
 
 
 def write_run_info(path: Path, run_id: str, experiment_id: str, model_uri: str) -> None:
