@@ -127,3 +127,44 @@ def test_params_are_frozen():
     loaded = params.load(PARAMS_YAML)
     with pytest.raises(dataclasses.FrozenInstanceError):
         loaded.train.lr = 1.0
+
+
+def _numeric_cases() -> list[tuple[str, object]]:
+    """For every numeric parameter: a value below its range, above it where bounded, and a string."""
+    cases = []
+    for section in dataclasses.fields(params.Params):
+        fields = dataclasses.fields(section.type) if dataclasses.is_dataclass(section.type) else [section]
+        for spec in fields:
+            if spec.type not in (int, float):
+                continue
+            name = spec.name if spec is section else f"{section.name}.{spec.name}"
+            low, high = spec.metadata.get("low"), spec.metadata.get("high")
+            if low is not None:
+                cases.append((name, low if spec.metadata.get("low_open") else low - 1))
+            if high is not None:
+                cases.append((name, high + 1))
+            cases.append((name, "12"))
+    return cases
+
+
+NUMERIC_CASES = _numeric_cases()
+
+
+def test_every_numeric_parameter_has_a_range_case():
+    names = {name for name, _ in NUMERIC_CASES}
+    assert {"seed", "train.lr", "encode.max_len", "data.max_train", "vocab.max_size"} <= names
+    assert len(NUMERIC_CASES) >= 40
+
+
+@pytest.mark.parametrize("name, value", NUMERIC_CASES, ids=[f"{n}={v!r}" for n, v in NUMERIC_CASES])
+def test_every_numeric_parameter_out_of_range_or_mistyped_is_refused(raw, name, value):
+    changed = copy.deepcopy(raw)
+    if "." in name:
+        section, key = name.split(".")
+        changed[section][key] = value
+    else:
+        changed[name] = value
+    with pytest.raises(PipelineError) as caught:
+        params.parse(changed)
+    message = str(caught.value)
+    assert message.startswith(f"params.yaml: {name} must be") and "\n" not in message
