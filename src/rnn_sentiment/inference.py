@@ -63,7 +63,9 @@ class Predictor:
         return cls(model, pd.Index(bundle["vocab"]), EncodeParams(**bundle["encode"]))
 
     def encode_texts(self, texts: list[str]) -> encoding.EncodedSplit:
-        tokens = tokenizer.tokenize_series(pd.Series(list(texts), dtype=object).astype(str), self.encode.max_len)
+        # A lone surrogate (JSON allows "\ud800") cannot be stored as UTF-8: it becomes "?".
+        valid = [t if t.isascii() else t.encode("utf-8", "replace").decode("utf-8") for t in map(str, texts)]
+        tokens = tokenizer.tokenize_series(pd.Series(valid, dtype=object).astype(str), self.encode.max_len)
         return encoding.encode(tokens, np.zeros(len(texts)), self.vocab, self.encode.max_len, self.encode.truncate)
 
     @torch.inference_mode()

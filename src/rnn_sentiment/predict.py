@@ -5,6 +5,7 @@ Texts come from arguments, from ``--file`` (one review per line) or from stdin. 
 """
 
 import argparse
+import io
 import json
 import sys
 import time
@@ -36,7 +37,11 @@ def read_texts(args: argparse.Namespace) -> list[str]:
             raise PipelineError(f"{args.file}: file not found") from None
         except UnicodeDecodeError as error:
             raise PipelineError(f"{args.file}: not UTF-8 (bad byte at offset {error.start})") from None
-    return _read_lines(sys.stdin)
+    raw = sys.stdin.buffer.read()
+    try:
+        return _read_lines(io.StringIO(raw.decode("utf-8")))
+    except UnicodeDecodeError as error:
+        raise PipelineError(f"stdin: not UTF-8 (bad byte at offset {error.start})") from None
 
 
 def _registry_error(uri: str, error: Exception) -> PipelineError:

@@ -1,0 +1,118 @@
+"""The Trainer in-process: NaN stop with the last good checkpoint kept, clipping, resume."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from rnn_sentiment import params, training
+from rnn_sentiment.batching import Batcher
+from rnn_sentiment.encoding import EncodedSplit
+from rnn_sentiment.errors import PipelineError
+from rnn_sentiment.inference import load_checkpoint
+from rnn_sentiment.model import RNNClassifier
+
+VOCAB = 30
+
+
+def split(rows: int, seed: int) -> Batcher:
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(3, 12, rows).astype(np.int32)
+    labels = rng.integers(0, 2, rows).astype(np.int8)
+    ids = np.zeros((rows, 12), np.int32)
+    for row, (length, label) in enumerate(zip(lengths, labels)):
+        ids[row, :length] = rng.integers(2, VOCAB // 2, length) + (VOCAB // 2 - 2) * label
+    return Batcher(EncodedSplit(ids, lengths, labels))
+
+
+@pytest.fixture
+def config():
+    base = params.load()
+    return dataclasses.replace(
+        base,
+        model=dataclasses.replace(base.model, embed_dim=8, hidden_dim=8),
+        train=dataclasses.replace(base.train, epochs=1, batch_size=8, patience=5, lr=0.01),
+    )
+
+
+def trainer(config, checkpoint, epochs: int) -> training.Trainer:
+    torch.manual_seed(config.seed)
+    train_config = dataclasses.replace(config.train, epochs=epochs)
+    return training.Trainer(RNNClassifier(VOCAB, config.model), train_config, config.seed,
+                            torch.device("cpu"), checkpoint)
+
+
+def test_a_nan_loss_stops_naming_epoch_and_batch_and_keeps_the_last_good_checkpoint(tmp_path, config):
+    checkpoint = tmp_path / "checkpoint.pt"
+    train, val = split(200, 0), split(40, 1)
+    first = trainer(config, checkpoint, epochs=1)
+    first.fit(train, val, training.TrainState("fp", "run"), on_epoch=lambda r: None)
+    saved = checkpoint.read_bytes()
+
+    second = trainer(config, checkpoint, epochs=2)
+    state = second.resume("fp")
+    assert state is not None and len(state.history) == 1
+    with torch.no_grad():
+        second.model.embedding.weight[5] = float("nan")  # any batch holding token 5 now yields NaN
+    with pytest.raises(PipelineError) as caught:
+        second.fit(train, val, state, on_epoch=lambda r: None)
+    message = str(caught.value)
+    assert "loss became nan at epoch 2, batch " in message and str(checkpoint) in message
+    assert checkpoint.read_bytes() == saved, "the epoch-1 checkpoint is left exactly as it was"
+    kept = load_checkpoint(checkpoint)
+    assert len(kept["history"]) == 1
+    assert all(torch.isfinite(v).all() for v in kept["model"].values() if v.is_floating_point())
+
+
+def test_the_nan_batch_named_is_the_first_one_holding_the_poisoned_token(tmp_path, config):
+    train, val = split(200, 0), split(40, 1)
+    run = trainer(config, tmp_path / "checkpoint.pt", epochs=1)
+    with torch.no_grad():
+        run.model.embedding.weight[7] = float("inf")
+    seed = config.seed * 100_003 + 1
+    expected = next(number for number, (_, ids, _, _) in
+                    enumerate(train.batches(config.train.batch_size, seed=seed, shuffle=True), start=1)
+                    if (ids == 7).any())
+    with pytest.raises(PipelineError, match=f"at epoch 1, batch {expected};"):
+        run.fit(train, val, training.TrainState("fp", "run"), on_epoch=lambda r: None)
+    assert not (tmp_path / "checkpoint.pt").exists(), "no epoch finished, so no checkpoint was written"
+
+
+def test_gradient_clipping_bounds_the_update(config):
+    train = split(8, 0)  # one batch: one update
+    steps = {}
+    for clip in (0.0, 1e-4):
+        torch.manual_seed(0)
+        run = training.Trainer(RNNClassifier(VOCAB, config.model),
+                               dataclasses.replace(config.train, clip_grad_norm=clip, lr=1.0), 0,
+                               torch.device("cpu"), None)
+        before = [p.detach().clone() for p in run.model.parameters()]
+        run.optimizer = torch.optim.SGD(run.model.parameters(), lr=1.0)  # update = lr * grad: shows the clip
+        run._train_epoch(train, 1)
+        with torch.no_grad():
+            steps[clip] = torch.sqrt(sum(((p - b) ** 2).sum() for p, b in zip(run.model.parameters(), before))).item()
+    assert steps[1e-4] == pytest.approx(1e-4, rel=1e-3)
+    assert steps[0.0] > 100 * steps[1e-4]
+
+
+def test_resume_continues_to_the_same_weights_as_an_uninterrupted_run(tmp_path, config):
+    train, val = split(120, 0), split(30, 1)
+    whole = trainer(config, tmp_path / "a.pt", epochs=3)
+    whole_state = whole.fit(train, val, training.TrainState("fp", "run"), on_epoch=lambda r: None)
+
+    part = trainer(config, tmp_path / "b.pt", epochs=1)
+    part.fit(train, val, training.TrainState("fp", "run"), on_epoch=lambda r: None)
+    rest = trainer(config, tmp_path / "b.pt", epochs=3)
+    rest_state = rest.fit(train, val, rest.resume("fp"), on_epoch=lambda r: None)
+
+    assert [h.val_loss for h in rest_state.history] == [h.val_loss for h in whole_state.history]
+    for name, value in whole.model.state_dict().items():
+        assert torch.equal(value, rest.model.state_dict()[name]), name
+
+
+def test_a_checkpoint_of_other_params_or_data_is_not_resumed(tmp_path, config):
+    run = trainer(config, tmp_path / "c.pt", epochs=1)
+    run.fit(split(40, 0), split(10, 1), training.TrainState("fingerprint-a", "run"), on_epoch=lambda r: None)
+    assert trainer(config, tmp_path / "c.pt", epochs=2).resume("fingerprint-b") is None
+    assert trainer(config, tmp_path / "c.pt", epochs=2).resume("fingerprint-a") is not None
