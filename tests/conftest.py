@@ -114,10 +114,12 @@ def project(tmp_path: Path, monkeypatch) -> Path:
     return make_project(tmp_path)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def trained_project(tmp_path_factory) -> Path:
-    """One small project with `dvc repro` already run, shared by a module's read-only tests."""
+    """One small project with `dvc repro` already run. Its first metrics.json is kept beside it
+    as ``baseline-metrics.json``, since later tests change params and rerun."""
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     repo = make_project(tmp_path_factory.mktemp("trained"))
     dvc("repro", cwd=repo)
+    shutil.copy(repo / "metrics.json", repo.parent / "baseline-metrics.json")
     return repo

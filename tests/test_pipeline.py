@@ -3,6 +3,7 @@
 import json
 import re
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -43,6 +44,9 @@ def test_mlflow_run_holds_train_and_evaluate(trained_project):
     assert test_accuracy == pytest.approx(json.loads((trained_project / "metrics.json").read_text())["accuracy"])
     artifacts = {a.path for a in client.list_artifacts(info["run_id"], "plots")}
     assert {"plots/confusion_matrix.png", "plots/roc_curve.png", "plots/training_curves.png"} <= artifacts
+
+    assert run_.data.tags["input.md5.data/vocab/vocab.tsv"] in (trained_project / "dvc.lock").read_text()
+    assert run_.data.tags["input.md5.data/encoded/train_ids.npy"]
 
     model = mlflow.pyfunc.load_model(info["model_uri"])
     import pandas as pd
@@ -86,3 +90,64 @@ def test_vocab_param_change_reruns_vocab_onward(trained_project):
     update_params(trained_project, {"vocab": {"max_size": 20}})  # a vocabulary that really changes
     result = dvc("repro", cwd=trained_project)
     assert ran_stages(result.stdout) == ["prepare_vocab", "encode", "train", "evaluate"]
+
+
+@pytest.fixture(scope="module")
+def pyfunc_model(trained_project):
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{trained_project / 'mlflow.db'}")
+    info = json.loads((trained_project / "models/mlflow_run.json").read_text())
+    return mlflow.pyfunc.load_model(info["model_uri"])
+
+
+def test_pyfunc_model_takes_hostile_text(pyfunc_model):
+    import pandas as pd
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from mlflow.exceptions import MlflowException
+
+    text = st.one_of(st.text(alphabet=st.characters(codec=None), max_size=200),
+                     st.sampled_from(["", "\x00\x1b", "\ud800", "great " * 100_000]))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(text, min_size=1, max_size=5))
+    def check(texts):
+        for model_input in (pd.DataFrame({"text": pd.Series(texts, dtype=object)}), texts):
+            try:
+                out = pyfunc_model.predict(model_input)
+            except MlflowException as error:  # MLflow's own schema check refuses unencodable text
+                assert any(0xD800 <= ord(c) <= 0xDFFF for t in texts for c in t), error
+                assert "surrogates not allowed" in str(error)
+                continue
+            assert list(out.columns) == ["label", "probability"] and len(out) == len(texts)
+            assert out["probability"].between(0, 1).all()
+
+    check()
+
+
+def test_network_is_logged_with_mlflow_pytorch_as_pt2_with_the_vocabulary_beside_it(trained_project):
+    import mlflow
+    import mlflow.pytorch
+    import torch
+    from mlflow.models import Model
+
+    from rnn_sentiment.inference import Predictor
+
+    mlflow.set_tracking_uri(f"sqlite:///{trained_project / 'mlflow.db'}")
+    info = json.loads((trained_project / "models/mlflow_run.json").read_text())
+    local = mlflow.artifacts.download_artifacts(info["network_uri"])
+    meta = Model.load(local)
+    assert "pytorch" in meta.flavors
+    assert list(Path(local).rglob("model.pt2")) and not list(Path(local).rglob("model.pth")), "pt2, not pickle"
+    assert [spec.name for spec in meta.signature.inputs.inputs] == ["ids", "lengths"]
+    assert meta.saved_input_example_info is not None
+    vocab = next(Path(local).rglob("vocab.tsv"))
+    assert vocab.read_bytes() == (trained_project / "data/vocab/vocab.tsv").read_bytes()
+
+    network = mlflow.pytorch.load_model(info["network_uri"])
+    predictor = Predictor.load(trained_project / "models/model.pt")
+    encoded = predictor.encode_texts(["A wonderful, superb film!", "Awful and boring.", "ok"])
+    ids, lengths = torch.from_numpy(encoded.ids).long(), torch.from_numpy(encoded.lengths).long()
+    with torch.no_grad():
+        assert torch.allclose(network(ids, lengths), predictor.model(ids, lengths), atol=1e-5)

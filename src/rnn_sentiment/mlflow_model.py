@@ -1,4 +1,10 @@
-"""Logging the trained classifier to MLflow as a raw-text pyfunc model."""
+"""Logging the trained classifier to MLflow, twice over.
+
+``model``: a raw-text pyfunc (tokenizer and vocabulary inside) that is registered and served.
+``network``: the bare PyTorch network with ``mlflow.pytorch``, for users who feed their own
+token ids; saved as torch.export's ``pt2`` so loading it unpickles nothing (MLflow checks the
+archive), with ``vocab.tsv`` beside it to map tokens to the ids it expects.
+"""
 
 import warnings
 from importlib.metadata import version
@@ -12,6 +18,7 @@ PACKAGE_DIR = Path(rnn_sentiment.__file__).parent
 MODEL_CODE = PACKAGE_DIR / "pyfunc_model.py"
 EXAMPLE = pd.DataFrame({"text": ["This is great!", "I hate it"]})
 ARTIFACT_NAME = "model"
+NETWORK_NAME = "network"
 
 
 def requirements() -> list[str]:
@@ -28,7 +35,7 @@ def log_model(bundle: Path):
     from mlflow.types import ColSpec, Schema
 
     signature = ModelSignature(
-        inputs=Schema([ColSpec("string", "text")]),
+        inputs=Schema([ColSpec("string")]),  # unnamed: a list of strings or a one-column frame both pass
         outputs=Schema([ColSpec("string", "label"), ColSpec("double", "probability")]),
     )
     with warnings.catch_warnings():
@@ -42,4 +49,33 @@ def log_model(bundle: Path):
             signature=signature,
             input_example=EXAMPLE,
             pip_requirements=requirements(),
+        )
+
+
+def log_network(model, vocab_file: Path, max_len: int):
+    """Log the network with ``mlflow.pytorch`` as pt2: ids [batch, max_len] and lengths in, logits out.
+
+    torch.export fixes the time dimension, so inputs are padded to ``encode.max_len`` exactly as
+    the encode stage writes them; the batch dimension stays free.
+    """
+    import mlflow.pytorch
+    import numpy as np
+    from mlflow.models import ModelSignature
+    from mlflow.types import Schema, TensorSpec
+
+    from rnn_sentiment.vocab import PAD_ID, UNK_ID
+
+    signature = ModelSignature(
+        inputs=Schema([TensorSpec(np.dtype("int64"), (-1, max_len), "ids"),
+                       TensorSpec(np.dtype("int64"), (-1,), "lengths")]),
+        outputs=Schema([TensorSpec(np.dtype("float32"), (-1,), "logit")]),
+    )
+    ids = np.full((2, max_len), PAD_ID, dtype=np.int64)
+    ids[0, :2], ids[1, :1] = UNK_ID, UNK_ID
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.export's notes on specialised dimensions
+        return mlflow.pytorch.log_model(
+            model.eval(), name=NETWORK_NAME, signature=signature, input_example=[ids, np.array([2, 1])],
+            serialization_format="pt2", extra_files=[str(vocab_file)],
+            pip_requirements=requirements()[:1],
         )

@@ -113,8 +113,9 @@ def input_tags(inputs: list[Path]) -> dict[str, str]:
     return {f"input.md5.{f.resolve().relative_to(root).as_posix()}": file_digest(f, "md5") for f in files}
 
 
-def write_run_info(path: Path, run_id: str, experiment_id: str, model_uri: str) -> None:
-    write_json(path, {"run_id": run_id, "experiment_id": experiment_id, "model_uri": model_uri})
+def write_run_info(path: Path, run_id: str, experiment_id: str, model_uri: str, network_uri: str) -> None:
+    write_json(path, {"run_id": run_id, "experiment_id": experiment_id, "model_uri": model_uri,
+                      "network_uri": network_uri})
 
 
 def read_run_info(path: Path) -> dict:
