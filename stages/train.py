@@ -9,7 +9,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from rnn_sentiment import atomic, cli, encoding, figures, mlflow_model, params, paths, tracking, training, vocab
+from rnn_sentiment import atomic, cli, distributed, encoding, figures, mlflow_model, params, paths, tracking, training, vocab
 from rnn_sentiment.batching import Batcher
 from rnn_sentiment.fingerprint import training_fingerprint
 from rnn_sentiment.inference import save_bundle
@@ -28,26 +28,40 @@ def upstream_metrics() -> dict[str, float]:
 
 def main() -> None:
     config = params.load()
+    if config.train.processes > 1 and not distributed.under_torchrun():
+        sys.exit(distributed.relaunch(config.train.processes))
+    world = distributed.world_from_env()
+    device = distributed.device_for(world, training.choose_device(config.train.device))
+    distributed.join(world, device)
+    try:
+        train_and_log(config, world, device)
+    finally:
+        distributed.leave(world)
+
+
+def train_and_log(config: params.Params, world: distributed.World, device) -> None:
     tokens = vocab.read(paths.VOCAB)
-    device = training.choose_device(config.train.device)
     train, val = (Batcher(encoding.load(paths.ENCODED, name), device) for name in ("train", "val"))
-    training.configure_threads(config.train.threads)
+    training.configure_threads(config.train.threads, world.local_size)
     training.seed_everything(config.seed)
     model = RNNClassifier(len(tokens), config.model)
-    trainer = training.Trainer(model, config.train, config.seed, device, paths.CHECKPOINT)
+    trainer = training.Trainer(model, config.train, config.seed, device, paths.CHECKPOINT, world)
     fingerprint = training_fingerprint(config, [paths.VOCAB, *sorted(paths.ENCODED.glob("*.npy"))])
-    experiment_id = tracking.connect(config.mlflow.experiment)
     state = trainer.resume(fingerprint)
+    if not world.is_main:
+        trainer.fit(train, val, state or training.TrainState(fingerprint, run_id=""), on_epoch=lambda result: None)
+        return
     if state:
         print(f"resuming from {paths.CHECKPOINT} after epoch {len(state.history)}", file=sys.stderr)
     state = state or training.TrainState(fingerprint, run_id="")
+    experiment_id = tracking.connect(config.mlflow.experiment)
 
     with tracking.tracked("logging the training run"), \
             mlflow.start_run(run_id=state.run_id or None, experiment_id=experiment_id) as run:
         if not state.run_id:
             state.run_id = run.info.run_id
             mlflow.log_params(params.flatten(config))
-            mlflow.set_tags({**tracking.run_tags(paths.REVIEWS), "device": str(device),
+            mlflow.set_tags({**tracking.run_tags(paths.REVIEWS), "device": str(device), "processes": str(world.size),
                              **tracking.input_tags([paths.VOCAB, paths.ENCODED])})
             mlflow.log_metrics(upstream_metrics())
         state = trainer.fit(train, val, state, on_epoch=lambda result: mlflow.log_metrics(
@@ -69,8 +83,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as scratch:
             mlflow.log_artifact(str(figures.history(history, Path(scratch) / "training_curves.png")), "plots")
         logged = mlflow_model.log_model(paths.MODEL)
-    atomic.write_json(paths.TRAIN_STATS, summary)
-    tracking.write_run_info(paths.RUN_INFO, state.run_id, experiment_id, logged.model_uri)
+        network = mlflow_model.log_network(model, paths.VOCAB, config.encode.max_len)
+    atomic.write_json(paths.TRAIN_STATS, {**summary, "mlflow_run_id": state.run_id})  # shown by `dvc exp show`
+    tracking.write_run_info(paths.RUN_INFO, state.run_id, experiment_id, logged.model_uri, network.model_uri)
     paths.CHECKPOINT.unlink(missing_ok=True)
 
 

@@ -47,10 +47,19 @@ class Batcher:
     def __len__(self) -> int:
         return len(self.length_array)
 
-    def batches(self, batch_size: int, seed: int = 0, shuffle: bool = False
+    def batch_count(self, batch_size: int, shards: int = 1) -> int:
+        """Batches one of ``shards`` ranks gets: every rank the same count, the remainder dropped."""
+        return -(-len(self) // batch_size) // shards
+
+    def batches(self, batch_size: int, seed: int = 0, shuffle: bool = False, shard: int = 0, shards: int = 1
                 ) -> Iterator[tuple[np.ndarray, torch.Tensor, torch.Tensor, torch.Tensor]]:
-        """Yield (row indices, ids [batch, longest], lengths, labels), tensors on the device."""
-        for index in bucketed_batches(self.length_array, batch_size, seed, shuffle):
+        """Yield (row indices, ids [batch, longest], lengths, labels), tensors on the device.
+
+        With ``shards`` > 1 (data-parallel ranks) every rank draws the same seeded batch order
+        and keeps every ``shards``-th batch from ``shard`` on, so the ranks split one epoch.
+        """
+        order = bucketed_batches(self.length_array, batch_size, seed, shuffle)
+        for index in order[shard:self.batch_count(batch_size, shards) * shards:shards]:
             rows = torch.from_numpy(index).to(self.device, non_blocking=True)
             longest = int(self.length_array[index].max())
             yield index, self.ids[rows, :longest].long(), self.lengths[rows], self.labels[rows]

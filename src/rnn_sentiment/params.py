@@ -67,6 +67,7 @@ class TrainParams:
     device: str = _spec(choices=("auto", "cpu", "cuda"))
     amp: bool = _spec()
     threads: int = _spec(0, 1024)
+    processes: int = _spec(1, 1024)
 
 
 @dataclass(frozen=True)

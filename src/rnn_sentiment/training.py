@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from rnn_sentiment.atomic import atomic_path
 from rnn_sentiment.batching import Batcher
+from rnn_sentiment.distributed import World, all_sum
 from rnn_sentiment.errors import PipelineError
 from rnn_sentiment.inference import load_checkpoint
 from rnn_sentiment.model import RNNClassifier
@@ -56,8 +57,9 @@ def choose_device(setting: str) -> torch.device:
     return torch.device(setting)
 
 
-def configure_threads(threads: int) -> None:
-    torch.set_num_threads(threads or os.cpu_count() or 1)
+def configure_threads(threads: int, processes_here: int = 1) -> None:
+    """``threads`` per process, or (0) this machine's cores shared among its processes."""
+    torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // processes_here))
 
 
 def seed_everything(seed: int) -> None:
@@ -85,12 +87,16 @@ def evaluate(model: nn.Module, data: Batcher, batch_size: int, device: torch.dev
 
 class Trainer:
     def __init__(self, model: RNNClassifier, config: TrainParams, seed: int, device: torch.device,
-                 checkpoint: Path):
+                 checkpoint: Path, world: World = World()):
         self.model = model.to(device)
         self.config = config
         self.seed = seed
         self.device = device
         self.checkpoint = checkpoint
+        self.world = world
+        # DDP averages gradients across ranks in backward(); self.model stays the bare network.
+        self.network = (nn.parallel.DistributedDataParallel(self.model, device_ids=[device] if device.type == "cuda" else None)
+                        if world.distributed else self.model)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
     def resume(self, fingerprint: str) -> TrainState | None:
@@ -120,18 +126,23 @@ class Trainer:
         """One pass over train. Losses stay on the device and are checked every CHECK_EVERY
         batches, so the GPU is never stalled for a per-batch ``.item()``."""
         self.model.train()
-        torch.manual_seed(self.seed * 100_003 + epoch)
+        torch.manual_seed(self.seed * 100_003 + epoch + 7919 * self.world.rank)  # own dropout masks per rank
         started = time.perf_counter()
-        batches = train.batches(self.config.batch_size, seed=self.seed * 100_003 + epoch, shuffle=True)
-        total = math.ceil(len(train) / self.config.batch_size)
+        world, size = self.world, self.config.batch_size
+        total = train.batch_count(size, world.size)
+        if total == 0:
+            raise PipelineError(f"train: {world.size} processes but only {train.batch_count(size)} batches of "
+                                f"train.batch_size {size}; use fewer processes or a smaller batch size")
+        batches = train.batches(size, seed=self.seed * 100_003 + epoch, shuffle=True, shard=world.rank,
+                                shards=world.size)
         losses = torch.zeros(total, dtype=torch.float32, device=self.device)
         correct = torch.zeros((), dtype=torch.int64, device=self.device)
-        checked, tokens = 0, 0
+        checked, tokens, seen = 0, 0, 0
         progress = tqdm(batches, total=total, desc=f"epoch {epoch}", unit="batch", file=sys.stderr,
                         mininterval=2.0, leave=False, disable=None)
         for number, (index, ids, lengths, labels) in enumerate(progress, start=1):
             with _autocast(self.device, self.config.amp):
-                logits = self.model(ids, lengths).float()
+                logits = self.network(ids, lengths).float()
             loss = nn.functional.binary_cross_entropy_with_logits(logits, labels)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -141,11 +152,16 @@ class Trainer:
             losses[number - 1] = loss.detach() * len(index)
             correct += ((logits.detach() > 0).float() == labels).sum()
             tokens += int(train.length_array[index].sum())
+            seen += len(index)
             if number % CHECK_EVERY == 0 or number == total:
                 self._check_finite(losses[checked:number], epoch, checked)
                 checked = number
                 progress.set_postfix(loss=f"{losses[number - 1].item() / len(index):.3f}", refresh=False)
-        return losses.sum().item() / len(train), correct.item() / len(train), time.perf_counter() - started, tokens
+        totals = all_sum(world, torch.stack([losses.sum().double(), correct.double(),
+                                             torch.tensor(seen, dtype=torch.float64, device=self.device),
+                                             torch.tensor(tokens, dtype=torch.float64, device=self.device)]))
+        loss_sum, correct_sum, seen_sum, token_sum = totals.tolist()
+        return loss_sum / seen_sum, correct_sum / seen_sum, time.perf_counter() - started, int(token_sum)
 
     def _check_finite(self, losses: torch.Tensor, epoch: int, offset: int) -> None:
         bad = torch.nonzero(~torch.isfinite(losses))
@@ -168,6 +184,8 @@ class Trainer:
             if val_acc > state.best_val_accuracy:
                 state.best_epoch, state.best_val_accuracy = epoch, val_acc
                 state.best_state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+            if not self.world.is_main:
+                continue  # rank 0 alone logs and writes
             on_epoch(result)
             self._save(state)
             on_checkpoint(state)
