@@ -1,0 +1,202 @@
+"""A real `mlflow server` and a real `mlflow models serve`, both on 127.0.0.1, stopped by PID.
+
+The pipeline runs against the server through MLFLOW_TRACKING_URI; the run, its per-epoch
+metrics, its test metrics and the registered champion are read back over the REST API; the
+champion is then served and answers POST /invocations in the request forms MLflow documents.
+A server that is down, or answers but is not MLflow, gives one line within 30 seconds.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from conftest import dvc, make_project, run
+
+pytestmark = pytest.mark.slow
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, timeout: float = 10) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def post(url: str, body: dict) -> dict:
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{process.args} exited {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if get(url, timeout=2)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} not up after {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+@contextmanager
+def started(cmd: list[str], health: str, log: Path, env: dict | None = None):
+    """Run ``cmd`` in its own process group; stop the group by the leader's PID afterwards."""
+    with open(log, "w") as out:
+        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                   env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **(env or {})})
+    try:
+        wait_until_up(health, process, log)
+        yield process
+    finally:
+        stop_group(process)
+
+
+def group_alive(pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM the group led by ``process.pid``; SIGKILL whatever is left after 20 s."""
+    os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        process.poll()
+        if not group_alive(process.pid):
+            break
+        time.sleep(0.2)
+    else:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("server")
+    port = free_port()
+    cmd = [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+           "--backend-store-uri", f"sqlite:///{root / 'backend.db'}",
+           "--artifacts-destination", (root / "artifacts").as_uri()]
+    url = f"http://127.0.0.1:{port}"
+    with started(cmd, f"{url}/health", root / "server.log", {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}) as proc:
+        yield url, proc
+
+
+@pytest.fixture(scope="module")
+def project_on_server(server, tmp_path_factory):
+    url, _ = server
+    repo = make_project(tmp_path_factory.mktemp("client"))
+    dvc("repro", cwd=repo, env={"MLFLOW_TRACKING_URI": url})
+    return repo
+
+
+def api(url: str, path: str) -> dict:
+    status, body = get(f"{url}/api/2.0/mlflow/{path}")
+    assert status == 200, (path, body[:500])
+    return json.loads(body)
+
+
+def test_pipeline_run_reads_back_over_the_rest_api(server, project_on_server):
+    url, _ = server
+    repo = project_on_server
+    run_id = json.loads((repo / "models/mlflow_run.json").read_text())["run_id"]
+    assert not (repo / "mlflow.db").exists() and not (repo / "mlruns").exists(), "nothing logged locally"
+
+    found = api(url, f"runs/get?run_id={run_id}")["run"]
+    params = {p["key"]: p["value"] for p in found["data"]["params"]}
+    assert params["model.cell"] == "gru" and params["train.epochs"] == "3"
+    metrics = {m["key"]: m["value"] for m in found["data"]["metrics"]}
+    written = json.loads((repo / "metrics.json").read_text())
+    assert metrics["test.accuracy"] == pytest.approx(written["accuracy"])
+    assert metrics["test.roc_auc"] == pytest.approx(written["roc_auc"])
+
+    history = api(url, f"metrics/get-history?run_id={run_id}&metric_key=val_accuracy")["metrics"]
+    epochs = json.loads((repo / "reports/train.json").read_text())["epochs_run"]
+    assert sorted(m["step"] for m in history) == list(range(1, epochs + 1))
+
+    champion = api(url, "registered-models/alias?name=imdb-rnn&alias=champion")["model_version"]
+    assert champion["run_id"] == run_id and champion["version"] == "1"
+    tags = {t["key"]: t["value"] for t in found["data"]["tags"]}
+    assert tags["mlflow.source.git.commit"] == run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
+    assert tags["git.dirty"] in ("true", "false") and "data.fingerprint" in tags
+
+
+REQUESTS = [
+    ("dataframe_split", {"dataframe_split": {"columns": ["text"], "data": [["A superb, wonderful film!"],
+                                                                          ["Awful and boring, the worst."]]}}),
+    ("dataframe_records", {"dataframe_records": [{"text": "A superb, wonderful film!"},
+                                                 {"text": "Awful and boring, the worst."}]}),
+    ("inputs", {"inputs": ["A superb, wonderful film!", "Awful and boring, the worst."]}),
+    ("instances list", {"instances": ["A superb, wonderful film!", "Awful and boring, the worst."]}),
+    ("instances", {"instances": [{"text": "A superb, wonderful film!"}, {"text": "Awful and boring, the worst."}]}),
+]
+
+
+def test_champion_is_served_and_answers_invocations(server, project_on_server, tmp_path):
+    url, _ = server
+    port = free_port()
+    cmd = [str(BIN / "mlflow"), "models", "serve", "-m", "models:/imdb-rnn@champion", "--env-manager", "local",
+           "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    with started(cmd, f"http://127.0.0.1:{port}/ping", tmp_path / "serve.log",
+                 {"MLFLOW_TRACKING_URI": url}) as process:
+        for form, body in REQUESTS:
+            answer = post(f"http://127.0.0.1:{port}/invocations", body)["predictions"]
+            assert [row["label"] for row in answer] == ["positive", "negative"], form
+            assert all(0 <= row["probability"] <= 1 for row in answer), form
+        pid = process.pid
+    assert not group_alive(pid), "server and its workers are gone"
+
+
+def one_line_within(result, seconds: float, started_at: float) -> str:
+    assert time.monotonic() - started_at < seconds
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+def test_a_tracking_server_that_is_down_is_one_line_naming_it(project_on_server):
+    repo = project_on_server
+    dead = f"http://127.0.0.1:{free_port()}"
+    before = {p: p.stat().st_mtime_ns for p in (repo / "models/model.pt", repo / "metrics.json")}
+    for stage in ("train", "evaluate"):
+        started_at = time.monotonic()
+        result = run([sys.executable, f"stages/{stage}.py"], repo, check=False, env={"MLFLOW_TRACKING_URI": dead})
+        assert dead in one_line_within(result, 30, started_at)
+    assert before == {p: p.stat().st_mtime_ns for p in before}, "outputs untouched"
+
+
+def test_a_server_that_is_not_mlflow_is_one_line_naming_it(project_on_server, tmp_path):
+    repo = project_on_server
+    port = free_port()
+    cmd = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tmp_path)]
+    with started(cmd, f"http://127.0.0.1:{port}/", tmp_path / "http.log"):
+        started_at = time.monotonic()
+        result = run([sys.executable, "stages/train.py"], repo, check=False,
+                     env={"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}"})
+        assert f"http://127.0.0.1:{port}" in one_line_within(result, 30, started_at)
+    assert not (repo / "models/checkpoint.pt").exists()
