@@ -151,3 +151,34 @@ def test_network_is_logged_with_mlflow_pytorch_as_pt2_with_the_vocabulary_beside
     ids, lengths = torch.from_numpy(encoded.ids).long(), torch.from_numpy(encoded.lengths).long()
     with torch.no_grad():
         assert torch.allclose(network(ids, lengths), predictor.model(ids, lengths), atol=1e-5)
+
+
+def test_champion_alias_holds_the_best_version_and_predict_resolves_it(trained_project):
+    """Runs after the param-change reruns above, so the registry holds several versions."""
+    from mlflow import MlflowClient
+
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{trained_project / 'mlflow.db'}")
+    client = MlflowClient()
+    versions = client.search_model_versions("name = 'imdb-rnn'")
+    assert len(versions) >= 3
+    accuracy = {v.version: client.get_run(v.run_id).data.metrics["test.accuracy"] for v in versions}
+    champion = client.get_model_version_by_alias("imdb-rnn", "champion").version
+    assert accuracy[champion] == max(accuracy.values())
+    for v in versions:
+        tags = client.get_run(v.run_id).data.tags
+        assert tags["registry.promoted"] in ("true", "false") and "@champion" in tags["registry.decision"]
+
+    result = run([sys.executable, "-m", "rnn_sentiment.predict", "--model", "models:/imdb-rnn@champion",
+                  "Superb, wonderful!"], cwd=trained_project)
+    assert result.stdout.startswith("positive\t")
+
+
+@pytest.mark.parametrize("uri", ["models:/imdb-rnn@nope", "models:/no-such-model@champion"])
+def test_predict_with_an_unknown_name_or_alias_lists_what_exists(trained_project, uri):
+    result = run([sys.executable, "-m", "rnn_sentiment.predict", "--model", uri, "fine"], cwd=trained_project,
+                 check=False)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert uri in lines[0] and "registered: imdb-rnn (aliases: champion)" in lines[0]

@@ -116,3 +116,27 @@ def test_a_checkpoint_of_other_params_or_data_is_not_resumed(tmp_path, config):
     run.fit(split(40, 0), split(10, 1), training.TrainState("fingerprint-a", "run"), on_epoch=lambda r: None)
     assert trainer(config, tmp_path / "c.pt", epochs=2).resume("fingerprint-b") is None
     assert trainer(config, tmp_path / "c.pt", epochs=2).resume("fingerprint-a") is not None
+
+
+def test_crop_windows_cut_contiguous_windows_of_the_rows_own_tokens():
+    from rnn_sentiment.batching import CROP_MAX_TOKENS, crop_windows
+
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 60, 200)
+    ids = torch.zeros((200, 60), dtype=torch.long)
+    for row, length in enumerate(lengths):
+        ids[row, :length] = torch.arange(2, 2 + length) + 100 * row
+    cropped, on_device, host = crop_windows(ids, lengths, 0.5, np.random.default_rng(1))
+    assert torch.equal(on_device, torch.from_numpy(host))
+    changed = host != lengths
+    assert 60 < changed.sum() < 140 and (host[changed] <= CROP_MAX_TOKENS).all()
+    for row in range(200):
+        kept = cropped[row, :host[row]]
+        original = ids[row, :lengths[row]].tolist()
+        start = original.index(int(kept[0]))
+        assert kept.tolist() == original[start:start + host[row]], "a contiguous window"
+        assert (cropped[row, host[row]:] == 0).all(), "padding after it"
+    again = crop_windows(ids, lengths, 0.5, np.random.default_rng(1))
+    assert torch.equal(again[0], cropped), "same rng, same crops"
+    untouched = crop_windows(ids, lengths, 0.0, np.random.default_rng(1))
+    assert torch.equal(untouched[0], ids) and (untouched[2] == lengths).all()

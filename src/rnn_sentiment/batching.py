@@ -10,8 +10,32 @@ import numpy as np
 import torch
 
 from rnn_sentiment.encoding import EncodedSplit
+from rnn_sentiment.vocab import PAD_ID
 
 BUCKET_BATCHES = 50  # batches per sorting window: wider = less padding, less randomness
+CROP_MAX_TOKENS = 24  # longest window that short-text augmentation cuts
+
+
+def crop_windows(ids: torch.Tensor, lengths: np.ndarray, share: float, rng: np.random.Generator
+                 ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+    """Short-text augmentation: each row, with probability ``share``, becomes a random window of
+    1 to CROP_MAX_TOKENS of its own tokens, keeping its label.
+
+    IMDB reviews run to hundreds of tokens; without this, a three-word text such as "I hate it"
+    is far outside what the pooled features were trained on. Returns (ids, lengths on the ids'
+    device, lengths on the host). Randomness comes from ``rng`` only, so runs stay reproducible.
+    """
+    count = len(lengths)
+    chosen = rng.random(count) < share
+    window = np.minimum(rng.integers(1, CROP_MAX_TOKENS + 1, count), lengths)
+    start = (rng.random(count) * (lengths - window + 1)).astype(np.int64)
+    new_lengths = np.where(chosen, window, lengths)
+    steps = torch.arange(ids.size(1), device=ids.device)
+    offset = torch.from_numpy(np.where(chosen, start, 0)).to(ids.device)
+    on_device = torch.from_numpy(new_lengths).to(ids.device)
+    source = (steps + offset[:, None]).clamp(max=ids.size(1) - 1)
+    cropped = ids.gather(1, source).masked_fill(steps >= on_device[:, None], PAD_ID)
+    return cropped, on_device, new_lengths
 
 
 def bucketed_batches(lengths: np.ndarray, batch_size: int, seed: int, shuffle: bool) -> list[np.ndarray]:

@@ -12,12 +12,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
 from rnn_sentiment.atomic import atomic_path
-from rnn_sentiment.batching import Batcher
+from rnn_sentiment.batching import Batcher, crop_windows
 from rnn_sentiment.distributed import World, all_sum
 from rnn_sentiment.errors import PipelineError
 from rnn_sentiment.inference import load_checkpoint
@@ -138,9 +139,13 @@ class Trainer:
         losses = torch.zeros(total, dtype=torch.float32, device=self.device)
         correct = torch.zeros((), dtype=torch.int64, device=self.device)
         checked, tokens, seen = 0, 0, 0
+        crops = np.random.default_rng([self.seed, epoch, world.rank])
         progress = tqdm(batches, total=total, desc=f"epoch {epoch}", unit="batch", file=sys.stderr,
                         mininterval=2.0, leave=False, disable=None)
         for number, (index, ids, lengths, labels) in enumerate(progress, start=1):
+            host_lengths = train.length_array[index]
+            if self.config.crop_share > 0:
+                ids, lengths, host_lengths = crop_windows(ids, host_lengths, self.config.crop_share, crops)
             with _autocast(self.device, self.config.amp):
                 logits = self.network(ids, lengths).float()
             loss = nn.functional.binary_cross_entropy_with_logits(logits, labels)
@@ -151,7 +156,7 @@ class Trainer:
             self.optimizer.step()
             losses[number - 1] = loss.detach() * len(index)
             correct += ((logits.detach() > 0).float() == labels).sum()
-            tokens += int(train.length_array[index].sum())
+            tokens += int(host_lengths.sum())
             seen += len(index)
             if number % CHECK_EVERY == 0 or number == total:
                 self._check_finite(losses[checked:number], epoch, checked)
