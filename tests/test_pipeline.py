@@ -141,8 +141,8 @@ def test_network_is_logged_with_mlflow_pytorch_as_pt2_with_the_vocabulary_beside
     assert "pytorch" in meta.flavors
     assert list(Path(local).rglob("model.pt2")) and not list(Path(local).rglob("model.pth")), "pt2, not pickle"
     assert [spec.name for spec in meta.signature.inputs.inputs] == ["ids", "lengths"]
-    assert meta.saved_input_example_info is not None
     vocab = next(Path(local).rglob("vocab.tsv"))
+    example = json.loads(next(Path(local).rglob("input_example.json")).read_text())
     assert vocab.read_bytes() == (trained_project / "data/vocab/vocab.tsv").read_bytes()
 
     network = mlflow.pytorch.load_model(info["network_uri"])
@@ -151,6 +151,7 @@ def test_network_is_logged_with_mlflow_pytorch_as_pt2_with_the_vocabulary_beside
     ids, lengths = torch.from_numpy(encoded.ids).long(), torch.from_numpy(encoded.lengths).long()
     with torch.no_grad():
         assert torch.allclose(network(ids, lengths), predictor.model(ids, lengths), atol=1e-5)
+        assert network(torch.tensor(example["ids"]), torch.tensor(example["lengths"])).shape == (2,)
 
 
 def test_champion_alias_holds_the_best_version_and_predict_resolves_it(trained_project):

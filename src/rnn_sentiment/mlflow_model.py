@@ -6,6 +6,8 @@ token ids; saved as torch.export's ``pt2`` so loading it unpickles nothing (MLfl
 archive), with ``vocab.tsv`` beside it to map tokens to the ids it expects.
 """
 
+import json
+import tempfile
 import warnings
 from importlib.metadata import version
 from pathlib import Path
@@ -72,10 +74,15 @@ def log_network(model, vocab_file: Path, max_len: int):
     )
     ids = np.full((2, max_len), PAD_ID, dtype=np.int64)
     ids[0, :2], ids[1, :1] = UNK_ID, UNK_ID
-    with warnings.catch_warnings():
+    lengths = np.array([2, 1])
+    with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
+        # MLflow traces the export with a list-of-arrays example but cannot store one in MLmodel,
+        # so the example also travels as a file beside the vocabulary.
+        example = Path(scratch) / "input_example.json"
+        example.write_text(json.dumps({"ids": ids.tolist(), "lengths": lengths.tolist()}))
         warnings.simplefilter("ignore")  # torch.export's notes on specialised dimensions
         return mlflow.pytorch.log_model(
-            model.eval(), name=NETWORK_NAME, signature=signature, input_example=[ids, np.array([2, 1])],
-            serialization_format="pt2", extra_files=[str(vocab_file)],
+            model.eval(), name=NETWORK_NAME, signature=signature, input_example=[ids, lengths],
+            serialization_format="pt2", extra_files=[str(vocab_file), str(example)],
             pip_requirements=requirements()[:1],
         )
