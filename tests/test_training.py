@@ -1,4 +1,5 @@
-"""The Trainer in-process: NaN stop with the last good checkpoint kept, clipping, resume."""
+"""The Trainer in-process: NaN stop with the last good checkpoint kept, clipping, weight averaging,
+resume."""
 
 import dataclasses
 
@@ -96,7 +97,30 @@ def test_gradient_clipping_bounds_the_update(config):
     assert steps[0.0] > 100 * steps[1e-4]
 
 
-def test_resume_continues_to_the_same_weights_as_an_uninterrupted_run(tmp_path, config):
+def test_weight_averaging_scores_and_keeps_the_moving_average_of_every_step(tmp_path, config):
+    decay = 0.7
+    train, val = split(48, 0), split(16, 1)
+    run = trainer(dataclasses.replace(config, train=dataclasses.replace(config.train, ema_decay=decay)), tmp_path / "e.pt", 1)
+    steps = []
+    run.optimizer.register_step_post_hook(
+        lambda optimizer, args, kwargs: steps.append([p.detach().clone() for p in run.model.parameters()]))
+    state = run.fit(train, val, training.TrainState("fp", "run"), on_epoch=lambda r: None)
+
+    assert len(steps) == 6
+    expected = steps[0]
+    for snapshot in steps[1:]:
+        expected = [decay * e + (1 - decay) * s for e, s in zip(expected, snapshot)]
+    for name, (want, got) in zip(dict(run.model.named_parameters()), zip(expected, run.scored.parameters())):
+        torch.testing.assert_close(got, want, msg=name)
+        torch.testing.assert_close(state.best_state[name], want, msg=name)
+    assert not torch.equal(run.model.head.weight, run.scored.head.weight), "raw weights go on unaveraged"
+    val_loss, _ = training.evaluate(run.scored, val, 32, torch.device("cpu"), amp=False)
+    assert state.history[0].val_loss == val_loss, "validation scores the averaged weights"
+
+
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
+def test_resume_continues_to_the_same_weights_as_an_uninterrupted_run(tmp_path, config, ema_decay):
+    config = dataclasses.replace(config, train=dataclasses.replace(config.train, ema_decay=ema_decay))
     train, val = split(120, 0), split(30, 1)
     whole = trainer(config, tmp_path / "a.pt", epochs=3)
     whole_state = whole.fit(train, val, training.TrainState("fp", "run"), on_epoch=lambda r: None)
@@ -109,6 +133,8 @@ def test_resume_continues_to_the_same_weights_as_an_uninterrupted_run(tmp_path, 
     assert [h.val_loss for h in rest_state.history] == [h.val_loss for h in whole_state.history]
     for name, value in whole.model.state_dict().items():
         assert torch.equal(value, rest.model.state_dict()[name]), name
+    for name, value in whole.scored.state_dict().items():
+        assert torch.equal(value, rest.scored.state_dict()[name]), name
 
 
 def test_a_checkpoint_of_other_params_or_data_is_not_resumed(tmp_path, config):

@@ -65,6 +65,7 @@ class TrainParams:
     clip_grad_norm: float = _spec(0.0)
     patience: int = _spec(1)
     crop_share: float = _spec(0.0, 1.0)
+    ema_decay: float = _spec(0.0, 0.9999)
     device: str = _spec(choices=("auto", "cpu", "cuda"))
     amp: bool = _spec()
     threads: int = _spec(0, 1024)

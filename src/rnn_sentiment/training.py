@@ -1,4 +1,5 @@
-"""The epoch loop: bucketed batches, gradient clipping, early stopping, per-epoch checkpoints.
+"""The epoch loop: bucketed batches, gradient clipping, weight averaging, early stopping,
+per-epoch checkpoints.
 
 Every epoch reseeds from (seed, epoch), so a run resumed from the checkpoint of epoch k follows
 exactly the path of an uninterrupted run: same batches, same dropout masks, same metrics.
@@ -15,6 +16,7 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from rnn_sentiment.atomic import atomic_path
@@ -99,6 +101,15 @@ class Trainer:
         self.network = (nn.parallel.DistributedDataParallel(self.model, device_ids=[device] if device.type == "cuda" else None)
                         if world.distributed else self.model)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        # An exponential moving average of the weights (Polyak averaging) smooths out the late,
+        # noisy Adam steps; when on, it is what validation scores and what the best epoch keeps.
+        self.averaged = (AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay))
+                         if config.ema_decay > 0 else None)
+
+    @property
+    def scored(self) -> nn.Module:
+        """The weights that validation scores and the best checkpoint keeps."""
+        return self.averaged.module if self.averaged else self.model
 
     def resume(self, fingerprint: str) -> TrainState | None:
         """The saved state if it belongs to these exact params and data, else None."""
@@ -109,6 +120,8 @@ class Trainer:
             return None
         self.model.load_state_dict(saved["model"])
         self.optimizer.load_state_dict(saved["optimizer"])
+        if self.averaged:
+            self.averaged.load_state_dict(saved["averaged"])
         state = TrainState(fingerprint, saved["run_id"], [EpochResult(**h) for h in saved["history"]],
                            saved["best_epoch"], saved["best_val_accuracy"], saved["best_state"])
         return state
@@ -121,6 +134,7 @@ class Trainer:
                 "best_epoch": state.best_epoch, "best_val_accuracy": state.best_val_accuracy,
                 "best_state": state.best_state,
                 "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "averaged": self.averaged.state_dict() if self.averaged else None,
             }, tmp)
 
     def _train_epoch(self, train: Batcher, epoch: int) -> tuple[float, float, float, int]:
@@ -154,6 +168,8 @@ class Trainer:
             if self.config.clip_grad_norm > 0:
                 nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad_norm)
             self.optimizer.step()
+            if self.averaged:
+                self.averaged.update_parameters(self.model)
             losses[number - 1] = loss.detach() * len(index)
             correct += ((logits.detach() > 0).float() == labels).sum()
             tokens += int(host_lengths.sum())
@@ -183,12 +199,12 @@ class Trainer:
             if epoch - state.best_epoch > self.config.patience and state.best_epoch:
                 break
             train_loss, train_acc, seconds, tokens = self._train_epoch(train, epoch)
-            val_loss, val_acc = evaluate(self.model, val, self.config.batch_size * 4, self.device, self.config.amp)
+            val_loss, val_acc = evaluate(self.scored, val, self.config.batch_size * 4, self.device, self.config.amp)
             result = EpochResult(epoch, train_loss, train_acc, val_loss, val_acc, seconds, tokens / seconds)
             state.history.append(result)
             if val_acc > state.best_val_accuracy:
                 state.best_epoch, state.best_val_accuracy = epoch, val_acc
-                state.best_state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+                state.best_state = {k: v.detach().cpu().clone() for k, v in self.scored.state_dict().items()}
             if not self.world.is_main:
                 continue  # rank 0 alone logs and writes
             on_epoch(result)
