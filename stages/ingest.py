@@ -1,21 +1,28 @@
-"""Stage ingest: raw source -> one table of (text, label, split) with train/val/test splits."""
+"""Stage ingest: raw source -> one table of (text, label, split) with train/val/test splits.
 
+The source streams through in chunks (see reviews.py), so its size is bounded by disk, not memory.
+"""
+
+import tempfile
 from pathlib import Path
 
-from rnn_sentiment import atomic, cli, params, paths, sources, splits
+from rnn_sentiment import atomic, cli, params, paths, reviews, sources, splits
 
 
 def main() -> None:
     config = params.load()
     source = Path(config.data.source)
-    raw = sources.read_source(source, config.data)
-    reviews = splits.assign_splits(raw, config.data, config.seed, str(source))
-    duplicates = splits.count_train_test_duplicates(reviews)
-    if duplicates:
-        splits.warn(f"{source}: {duplicates} test reviews also appear verbatim in train/val")
-    with atomic.atomic_path(paths.REVIEWS) as tmp:
-        reviews.to_parquet(tmp, index=False)
-    counts = reviews.groupby(["split", "label"]).size()
+    paths.REVIEWS.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".ingest.", dir=paths.REVIEWS.parent) as scratch:
+        spooled = Path(scratch) / "texts.parquet"
+        rows = reviews.spool(sources.iter_source(source, config.data), spooled)
+        chosen = splits.assign_splits(rows, config.data, config.seed, str(source))
+        duplicates = splits.count_train_test_duplicates(chosen)
+        if duplicates:
+            splits.warn(f"{source}: {duplicates} test reviews also appear verbatim in train/val")
+        with atomic.atomic_path(paths.REVIEWS) as tmp:
+            reviews.write(spooled, chosen, tmp)
+    counts = chosen.groupby(["split", "label"]).size()
     atomic.write_json(paths.DATA_STATS, {
         **{f"{split}_{'pos' if label else 'neg'}": int(n) for (split, label), n in counts.items()},
         "test_duplicates_of_train": duplicates,

@@ -1,17 +1,15 @@
-"""Stage prepare_vocab: tokenize the training split and build the vocabulary from it alone."""
+"""Stage prepare_vocab: count the training split's tokens, chunk by chunk, and keep the vocabulary."""
 
-import pandas as pd
-
-from rnn_sentiment import atomic, cli, params, paths, tokenizer, vocab
+from rnn_sentiment import atomic, cli, params, paths, reviews, tokenizer, vocab
 
 
 def main() -> None:
     config = params.load().vocab
-    reviews = pd.read_parquet(paths.REVIEWS, columns=["text", "split"])
-    tokens = tokenizer.tokenize_series(reviews.loc[reviews["split"] == "train", "text"])
-    built = vocab.build(tokens, config.min_freq, config.max_size)
+    counts = vocab.count(tokenizer.tokenize_series(chunk.loc[chunk["split"] == "train", "text"])
+                         for chunk in reviews.chunks(paths.REVIEWS, ["text", "split"]))
+    built = vocab.build(counts, config.min_freq, config.max_size)
     vocab.write(built, paths.VOCAB)
-    atomic.write_json(paths.VOCAB_STATS, vocab.stats(built, tokens))
+    atomic.write_json(paths.VOCAB_STATS, vocab.stats(built, counts))
 
 
 if __name__ == "__main__":

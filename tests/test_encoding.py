@@ -140,11 +140,29 @@ def test_load_refuses_arrays_that_disagree_in_length(tmp_path):
         encoding.load(tmp_path, "train")
 
 
-def test_stats_keys_and_values():
+def write_in_chunks(directory, docs, labels, max_len, policy, chunk):
+    with encoding.SplitWriter(directory, "train", len(docs), max_len) as writer:
+        for start in range(0, len(docs), chunk):
+            tokens = toks(*docs[start:start + chunk])
+            writer.append(tokens, encoding.encode(tokens, labels[start:start + chunk], VOCAB, max_len, policy))
+        return writer.close()
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 100])
+def test_writing_in_chunks_gives_the_same_bytes_as_saving_at_once(tmp_path, chunk):
+    docs = [seq(n % 11, n) for n in range(23)]
+    labels = np.arange(23) % 2
+    (tmp_path / "chunked").mkdir()
+    (tmp_path / "whole").mkdir()
+    write_in_chunks(tmp_path / "chunked", docs, labels, 6, "head_tail", chunk)
+    encoding.save(encoding.encode(toks(*docs), labels, VOCAB, 6, "head_tail"), tmp_path / "whole", "train")
+    for name in ("train_ids.npy", "train_lengths.npy", "train_labels.npy"):
+        assert (tmp_path / "chunked" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+
+
+def test_stats_keys_and_values(tmp_path):
     docs = [seq(2), ["t1", "oov"], [], seq(10)]
-    series = toks(*docs)
-    split = encoding.encode(series, np.array([0, 1, 0, 1]), VOCAB, 4, "head")
-    result = encoding.stats(series, split, 4)
+    result = write_in_chunks(tmp_path, docs, np.array([0, 1, 0, 1]), 4, "head", chunk=3)
     assert set(result) == {"reviews", "oov_rate", "length_p50", "length_p90", "length_p99", "truncated_share"}
     assert result["reviews"] == 4
     # kept ids: 2 + 2 + 1 + 4 = 9, of which 2 are <unk> (the OOV word and the empty review)

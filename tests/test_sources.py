@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnn_sentiment import params, sources, splits
+from rnn_sentiment import params, reviews, sources, splits
 from rnn_sentiment.errors import PipelineError
 
 PARAMS_YAML = Path(__file__).resolve().parents[1] / "params.yaml"
@@ -285,6 +285,41 @@ def test_val_split_is_stratified_from_train_only(data):
     test_before = set(frame.loc[frame["split"] == "test", "text"])
     assert set(result.loc[result["split"] == "test", "text"]) == test_before
     assert frame["split"].isin(["train", "test"]).all()  # input not modified
+
+
+def test_ingest_in_chunks_writes_what_splitting_the_whole_table_at_once_gives(tmp_path, data, monkeypatch):
+    frame = review_frame(30, 25, 20, 22)
+    frame.loc[7, "text"] = frame.loc[60, "text"]  # one test review duplicated in train
+    path = tmp_path / "all.csv"
+    frame.to_csv(path, index=False)
+    config = dataclasses.replace(data, val_fraction=0.2, max_train=40, max_test=0)
+    expected = splits.assign_splits(sources.read_source(path, config), config, seed=4, where="t")
+
+    monkeypatch.setattr(sources, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(reviews, "CHUNK_ROWS", 4)
+    rows = reviews.spool(sources.iter_source(path, config), tmp_path / "scratch.parquet")
+    assert list(rows.columns) == ["row", "label", "split", "text_hash"], "no texts are held between passes"
+    chosen = splits.assign_splits(rows, config, seed=4, where="t")
+    test = expected["split"] == "test"
+    assert splits.count_train_test_duplicates(chosen) == expected.loc[test, "text"].isin(expected.loc[~test, "text"]).sum()
+    reviews.write(tmp_path / "scratch.parquet", chosen, tmp_path / "reviews.parquet")
+
+    written = pd.read_parquet(tmp_path / "reviews.parquet")
+    assert written["text"].tolist() == expected["text"].tolist()
+    assert written["label"].tolist() == expected["label"].tolist()
+    assert written["split"].tolist() == expected["split"].tolist()
+    chunks = list(reviews.chunks(tmp_path / "reviews.parquet", ["split"]))
+    assert len(chunks) > 10 and max(map(len, chunks)) <= 4
+    assert reviews.split_sizes(tmp_path / "reviews.parquet") == expected["split"].value_counts().to_dict()
+
+
+def test_a_bad_row_in_a_later_chunk_is_named_by_its_line_in_the_file(tmp_path, data, monkeypatch):
+    monkeypatch.setattr(sources, "CHUNK_ROWS", 3)
+    rows = [f"review {i},pos" for i in range(10)]
+    rows[7] = "review 7,maybe"
+    path = write(tmp_path / "late.csv", "text,label\n" + "\n".join(rows) + "\n")
+    with pytest.raises(PipelineError, match="late.csv: row 9: label 'maybe'"):
+        sources.read_source(path, data)
 
 
 def test_assign_splits_is_deterministic_for_a_seed(data):

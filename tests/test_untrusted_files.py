@@ -15,10 +15,11 @@ import pytest
 import torch
 
 from conftest import SMALL_PARAMS, make_project, run
-from rnn_sentiment import encoding, sources
+from rnn_sentiment import encoding, params, sources
 from rnn_sentiment.errors import PipelineError
 from rnn_sentiment.inference import Predictor, load_checkpoint
 
+DATA = params.load(Path(__file__).resolve().parents[1] / "params.yaml").data
 GOOD = {f"aclImdb/{split}/{polarity}/1_{rating}.txt": b"a fine review"
         for split in ("train", "test") for polarity, rating in (("pos", 8), ("neg", 2))}
 
@@ -64,7 +65,7 @@ MALICIOUS = [
 def test_a_malicious_member_refuses_the_whole_archive(tmp_path, case, info, reason):
     path = archive(tmp_path / "evil.tar.gz", [info])
     with pytest.raises(PipelineError) as caught:
-        sources.read_tarball(path)
+        sources.read_source(path, DATA)
     message = str(caught.value)
     assert "unsafe archive member" in message and info.name in message and reason in message
     assert "\n" not in message
@@ -73,14 +74,14 @@ def test_a_malicious_member_refuses_the_whole_archive(tmp_path, case, info, reas
 def test_links_that_stay_inside_are_not_refused(tmp_path):
     path = archive(tmp_path / "ok.tar.gz", [member("aclImdb/README.lnk", tarfile.SYMTYPE, "train/pos/1_8.txt"),
                                             member("aclImdb/copy", tarfile.LNKTYPE, "aclImdb/train/pos/1_8.txt")])
-    assert len(sources.read_tarball(path)) == 4, "links are never followed: only the four regular reviews"
+    assert len(sources.read_source(path, DATA)) == 4, "links are never followed: only the four regular reviews"
 
 
 def test_total_unpacked_size_is_bounded(tmp_path, monkeypatch):
     path = archive(tmp_path / "bomb.tar.gz", [])
     monkeypatch.setattr(sources, "MAX_ARCHIVE_BYTES", 30)  # the four 13-byte reviews cross it
     with pytest.raises(PipelineError, match="unpack to over 30 bytes"):
-        sources.read_tarball(path)
+        sources.read_source(path, DATA)
 
 
 def test_ingest_refuses_each_malicious_archive_and_writes_nothing_anywhere(tmp_path):

@@ -1,8 +1,9 @@
 """Token lists -> fixed-width id matrices with true lengths, stored as plain ``.npy`` arrays.
 
 Each split is three arrays: ``ids`` (int32, rows right-padded with ``<pad>`` = 0 up to
-``max_len``), ``lengths`` (int32, tokens kept) and ``labels`` (int8). ``np.load`` maps them in
-well under a second for all of IMDB, and loading never unpickles (``allow_pickle=False``).
+``max_len``), ``lengths`` (int32, tokens kept) and ``labels`` (int8). Encode writes them chunk by
+chunk; ``load`` memory-maps them (well under a second for all of IMDB, whatever the size, since
+nothing is read until used), and loading never unpickles (``allow_pickle=False``).
 """
 
 from dataclasses import dataclass
@@ -55,18 +56,59 @@ def encode(tokens: pd.Series, labels: np.ndarray, vocab: pd.Index, max_len: int,
     return EncodedSplit(matrix, kept.astype(np.int32), np.asarray(labels, dtype=np.int8))
 
 
-def stats(tokens: pd.Series, split: EncodedSplit, max_len: int) -> dict:
-    lengths = np.maximum(tokens.str.len().to_numpy(), 1)
-    kept = split.ids[split.ids != PAD_ID]
-    p50, p90, p99 = np.percentile(lengths, [50, 90, 99])
-    return {
-        "reviews": int(len(lengths)),
-        "oov_rate": round(float(np.mean(kept == UNK_ID)) if kept.size else 0.0, 6),
-        "length_p50": float(p50),
-        "length_p90": float(p90),
-        "length_p99": float(p99),
-        "truncated_share": round(float(np.mean(lengths > max_len)), 6),
-    }
+class SplitWriter:
+    """Writes one split chunk by chunk: ``ids`` goes straight to disk behind a ``.npy`` header
+    for the split's known shape, so the matrix is never whole in memory; lengths and labels
+    (a few bytes per review) are kept and saved at the end with the split's stats.
+
+    The result is byte for byte what ``save`` writes for the whole split at once.
+    """
+
+    def __init__(self, directory: Path, name: str, rows: int, max_len: int):
+        self.directory, self.name, self.rows, self.max_len = directory, name, rows, max_len
+        self.lengths = np.empty(rows, dtype=np.int32)
+        self.labels = np.empty(rows, dtype=np.int8)
+        self.token_counts = np.empty(rows, dtype=np.int64)
+        self.filled = self.unknown = self.kept = 0
+        self.handle = open(directory / f"{name}_ids.npy", "wb")
+        np.lib.format.write_array_header_1_0(self.handle, {
+            "descr": np.lib.format.dtype_to_descr(np.dtype(np.int32)), "fortran_order": False,
+            "shape": (rows, max_len)})
+
+    def __enter__(self) -> "SplitWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.handle.close()
+
+    def append(self, tokens: pd.Series, split: EncodedSplit) -> None:
+        """Add the next rows: ``split`` as ``encode`` made it from ``tokens``."""
+        end = self.filled + len(split.lengths)
+        split.ids.astype(np.int32, copy=False).tofile(self.handle)
+        self.lengths[self.filled:end] = split.lengths
+        self.labels[self.filled:end] = split.labels
+        self.token_counts[self.filled:end] = np.maximum(tokens.str.len().to_numpy(), 1)
+        real = split.ids[split.ids != PAD_ID]
+        self.unknown += int(np.count_nonzero(real == UNK_ID))
+        self.kept += int(real.size)
+        self.filled = end
+
+    def close(self) -> dict:
+        """Finish the files and return the split's stats (OOV rate, length percentiles, share truncated)."""
+        self.handle.close()
+        if self.filled != self.rows:
+            raise PipelineError(f"{self.directory}: {self.name} got {self.filled} rows, expected {self.rows}")
+        np.save(self.directory / f"{self.name}_lengths.npy", self.lengths, allow_pickle=False)
+        np.save(self.directory / f"{self.name}_labels.npy", self.labels, allow_pickle=False)
+        p50, p90, p99 = np.percentile(self.token_counts, [50, 90, 99]) if self.rows else (0.0, 0.0, 0.0)
+        return {
+            "reviews": self.rows,
+            "oov_rate": round(self.unknown / self.kept, 6) if self.kept else 0.0,
+            "length_p50": float(p50),
+            "length_p90": float(p90),
+            "length_p99": float(p99),
+            "truncated_share": round(float(np.mean(self.token_counts > self.max_len)), 6) if self.rows else 0.0,
+        }
 
 
 def save(split: EncodedSplit, directory: Path, name: str) -> None:

@@ -1,17 +1,23 @@
 """Read labelled reviews from an aclImdb tarball or folder, or from a CSV/TSV/Parquet/JSONL table.
 
-Every reader returns one DataFrame with columns ``text`` (str), ``label`` (0 = negative,
-1 = positive) and ``split`` ("train" or "test"; tables without a split column get none).
+Every reader streams: it yields DataFrames of at most ``CHUNK_ROWS`` reviews with columns
+``text`` (str), ``label`` (0 = negative, 1 = positive) and ``split`` ("train" or "test"; tables
+without a split column get ""), so a corpus far larger than memory passes through in pieces.
+Checks that need the whole source (all four aclImdb folders, a table with rows) run after the
+last chunk.
 """
 
 import posixpath
 import re
 import tarfile
 import zlib
+from collections import Counter
 from pathlib import Path, PurePosixPath
+from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from rnn_sentiment.errors import PipelineError, first_line
 from rnn_sentiment.params import DataParams
@@ -26,6 +32,7 @@ LABEL_NAMES = {
 TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet",
                   ".jsonl": "jsonl", ".ndjson": "jsonl"}
 FOLDERS = [(split, polarity) for split in ("train", "test") for polarity in ("pos", "neg")]
+CHUNK_ROWS = 5000  # reviews per chunk: a few tens of MB of text and tokens, whatever the corpus size
 
 
 def _decode(raw: bytes, where: str) -> str:
@@ -35,14 +42,26 @@ def _decode(raw: bytes, where: str) -> str:
         raise PipelineError(f"{where}: not UTF-8 (bad byte at offset {error.start})") from None
 
 
-def _frame(records: list[tuple[str, str, str]], where: str) -> pd.DataFrame:
-    """Build the review frame from (split, polarity, text) and check all four folders are there."""
-    frame = pd.DataFrame(records, columns=["split", "polarity", "text"])
-    counts = frame.groupby(["split", "polarity"]).size()
-    missing = [f"{s}/{p}" for s, p in FOLDERS if counts.get((s, p), 0) == 0]
+def _aclimdb_chunks(records: Iterable[tuple[str, str, str]], where: str) -> Iterator[pd.DataFrame]:
+    """Group (split, polarity, text) records into frames; after the last, check all four folders."""
+    seen: Counter = Counter()
+    chunk = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) == CHUNK_ROWS:
+            yield _aclimdb_frame(chunk, seen)
+            chunk = []
+    if chunk:
+        yield _aclimdb_frame(chunk, seen)
+    missing = [f"{s}/{p}" for s, p in FOLDERS if seen[(s, p)] == 0]
     if missing:
         raise PipelineError(f"{where}: no reviews in aclImdb/{', aclImdb/'.join(missing)} "
                             "(expected aclImdb/{train,test}/{pos,neg}/ID_RATING.txt)")
+
+
+def _aclimdb_frame(records: list[tuple[str, str, str]], seen: Counter) -> pd.DataFrame:
+    seen.update((split, polarity) for split, polarity, _ in records)
+    frame = pd.DataFrame(records, columns=["split", "polarity", "text"])
     frame["label"] = (frame.pop("polarity") == "pos").astype("int8")
     return frame[["text", "label", "split"]]
 
@@ -64,13 +83,13 @@ def unsafe_member(member: tarfile.TarInfo) -> str | None:
     return None
 
 
-def read_tarball(path: Path) -> pd.DataFrame:
+def _tarball_records(path: Path) -> Iterator[tuple[str, str, str]]:
     """Stream review files out of the tarball without extracting anything to disk.
 
-    The archive is refused as a whole if any member is unsafe to unpack (absolute path, '..',
-    a link leading out, a device), so an archive built to attack ``tar -x`` is never trusted.
+    The archive is refused if any member is unsafe to unpack (absolute path, '..', a link
+    leading out, a device), so an archive built to attack ``tar -x`` is never trusted.
     """
-    records, total = [], 0
+    total = 0
     try:
         with tarfile.open(path, "r:*") as archive:
             for member in archive:
@@ -87,37 +106,48 @@ def read_tarball(path: Path) -> pd.DataFrame:
                 if total > MAX_ARCHIVE_BYTES:
                     raise PipelineError(f"{path}: reviews unpack to over {MAX_ARCHIVE_BYTES} bytes")
                 raw = archive.extractfile(member).read()
-                records.append((match[1], match[2], _decode(raw, f"{path}:{member.name}")))
+                yield match[1], match[2], _decode(raw, f"{path}:{member.name}")
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
         detail = " ".join(str(error).split())[:200]  # tarfile's messages span several lines
         raise PipelineError(f"{path}: corrupt or truncated archive ({detail})") from None
-    return _frame(records, str(path))
 
 
-def read_folder(path: Path) -> pd.DataFrame:
+def _folder_records(path: Path) -> Iterator[tuple[str, str, str]]:
     root = path / "aclImdb" if (path / "aclImdb").is_dir() else path
-    records = []
     for split, polarity in FOLDERS:
         for file in sorted((root / split / polarity).glob("*_*.txt")):
             if file.is_file() and not file.is_symlink():
-                records.append((split, polarity, _decode(file.read_bytes(), str(file))))
-    return _frame(records, str(path))
+                yield split, polarity, _decode(file.read_bytes(), str(file))
 
 
-def _read_table_file(path: Path, kind: str) -> pd.DataFrame:
-    try:
-        if kind == "parquet":
-            return pd.read_parquet(path)
-        if kind == "jsonl":
-            return pd.read_json(path, lines=True, dtype=False, encoding="utf-8")
-        return pd.read_csv(path, sep="\t" if kind == "tsv" else ",", dtype=str, index_col=False,
-                           keep_default_na=False, encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise PipelineError(f"{path}: not UTF-8 (bad byte at offset {error.start})") from None
-    except pd.errors.EmptyDataError:
-        raise PipelineError(f"{path}: file is empty") from None
-    except (ValueError, OSError, pd.errors.ParserError) as error:
-        raise PipelineError(f"{path}: cannot be read as {kind} ({first_line(error)})") from None
+def _open_table(path: Path, kind: str) -> Iterator[pd.DataFrame]:
+    if kind == "parquet":
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS):
+            yield batch.to_pandas()
+    elif kind == "jsonl":
+        with pd.read_json(path, lines=True, dtype=False, encoding="utf-8", chunksize=CHUNK_ROWS) as reader:
+            yield from reader
+    else:
+        with pd.read_csv(path, sep="\t" if kind == "tsv" else ",", dtype=str, index_col=False,
+                         keep_default_na=False, encoding="utf-8", chunksize=CHUNK_ROWS) as reader:
+            yield from reader
+
+
+def _table_file_chunks(path: Path, kind: str) -> Iterator[pd.DataFrame]:
+    """The file's chunks as parsed, with every reader's failure turned into one line."""
+    chunks = _open_table(path, kind)
+    while True:
+        try:
+            chunk = next(chunks, None)
+        except UnicodeDecodeError:
+            raise PipelineError(f"{path}: not UTF-8") from None
+        except pd.errors.EmptyDataError:
+            raise PipelineError(f"{path}: file is empty") from None
+        except (ValueError, OSError, pd.errors.ParserError) as error:
+            raise PipelineError(f"{path}: cannot be read as {kind} ({first_line(error)})") from None
+        if chunk is None:
+            return
+        yield chunk
 
 
 def _labels(values: pd.Series, path: Path, first_row: int) -> pd.Series:
@@ -131,17 +161,23 @@ def _labels(values: pd.Series, path: Path, first_row: int) -> pd.Series:
     return labels.astype("int8")
 
 
-def read_table(path: Path, data: DataParams) -> pd.DataFrame:
+def _table_chunks(path: Path, data: DataParams) -> Iterator[pd.DataFrame]:
     kind = TABLE_SUFFIXES[path.suffix.lower()]
-    table = _read_table_file(path, kind)
     # Rows are numbered as a spreadsheet shows them: header is row 1 in CSV/TSV; JSONL/Parquet from 1.
     first_row = 2 if kind in ("csv", "tsv") else 1
+    for table in _table_file_chunks(path, kind):
+        yield _table_frame(table, path, data, first_row)
+        first_row += len(table)
+    if first_row == (2 if kind in ("csv", "tsv") else 1):
+        raise PipelineError(f"{path}: file has a header but no rows")
+
+
+def _table_frame(table: pd.DataFrame, path: Path, data: DataParams, first_row: int) -> pd.DataFrame:
+    """One chunk checked and reshaped; ``first_row`` is the number of its first row in the file."""
     missing = [c for c in (data.text_column, data.label_column) if c not in table.columns]
     if missing:
         raise PipelineError(f"{path}: no column {missing[0]!r} (columns: {', '.join(map(str, table.columns))}); "
                             "set data.text_column / data.label_column")
-    if table.empty:
-        raise PipelineError(f"{path}: file has a header but no rows")
     text = table[data.text_column]
     not_text = ~text.map(lambda v: isinstance(v, str) or v is None)
     if not_text.any():
@@ -165,22 +201,30 @@ def read_table(path: Path, data: DataParams) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def read_source(path: Path, data: DataParams) -> pd.DataFrame:
-    """Dispatch on what ``path`` is; the frame's texts are checked non-empty."""
+def iter_source(path: Path, data: DataParams) -> Iterator[pd.DataFrame]:
+    """Dispatch on what ``path`` is and stream its reviews; every text is checked non-empty."""
     if not path.exists():
         raise PipelineError(f"data.source: {path} does not exist")
     if path.is_dir():
-        frame = read_folder(path)
+        chunks = _aclimdb_chunks(_folder_records(path), str(path))
     elif path.suffix.lower() in TABLE_SUFFIXES:
-        frame = read_table(path, data)
+        chunks = _table_chunks(path, data)
     elif path.name.endswith((".tar.gz", ".tgz", ".tar")):
         if path.stat().st_size == 0:
             raise PipelineError(f"{path}: file is empty")
-        frame = read_tarball(path)
+        chunks = _aclimdb_chunks(_tarball_records(path), str(path))
     else:
         raise PipelineError(f"data.source: {path} is not an aclImdb folder, a .tar.gz, "
                             f"or one of {', '.join(sorted(TABLE_SUFFIXES))}")
-    empty = frame["text"].str.strip().eq("")
-    if empty.any():
-        raise PipelineError(f"{path}: review {int(np.flatnonzero(empty.to_numpy())[0])} has empty text")
-    return frame
+    seen = 0
+    for frame in chunks:
+        empty = frame["text"].str.strip().eq("")
+        if empty.any():
+            raise PipelineError(f"{path}: review {seen + int(np.flatnonzero(empty.to_numpy())[0])} has empty text")
+        seen += len(frame)
+        yield frame
+
+
+def read_source(path: Path, data: DataParams) -> pd.DataFrame:
+    """The whole source as one frame: for sources known to fit in memory."""
+    return pd.concat(iter_source(path, data), ignore_index=True)

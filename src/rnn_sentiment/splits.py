@@ -28,7 +28,10 @@ def _limit(frame: pd.DataFrame, split: str, limit: int, rng: np.random.Generator
 
 
 def assign_splits(frame: pd.DataFrame, data: DataParams, seed: int, where: str) -> pd.DataFrame:
-    """Return a copy whose ``split`` is train / val / test, limited and checked."""
+    """Return a copy whose ``split`` is train / val / test, limited and checked.
+
+    ``frame`` needs only ``label`` and ``split`` (the source's, "" where it has none); other
+    columns ride along."""
     rng = np.random.default_rng(seed)
     frame = frame.copy()
     if (frame["split"] == "").any():
@@ -54,9 +57,11 @@ def assign_splits(frame: pd.DataFrame, data: DataParams, seed: int, where: str) 
 
 
 def count_train_test_duplicates(frame: pd.DataFrame) -> int:
-    """Test reviews whose exact text also appears in train or val: reported, not removed."""
-    seen = set(frame.loc[frame["split"] != "test", "text"])
-    return int(frame.loc[frame["split"] == "test", "text"].isin(seen).sum())
+    """Test reviews whose exact text also appears in train or val, compared by the 64-bit
+    ``text_hash`` so no text is held: reported, not removed."""
+    test = (frame["split"] == "test").to_numpy()
+    hashes = frame["text_hash"].to_numpy()
+    return int(np.isin(hashes[test], hashes[~test]).sum())
 
 
 def warn(message: str) -> None:

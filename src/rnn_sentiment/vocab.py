@@ -1,6 +1,7 @@
 """Vocabulary built from the training split only: ``<pad>`` = 0, ``<unk>`` = 1, then by frequency."""
 
 from pathlib import Path
+from typing import Iterable
 
 import pandas as pd
 
@@ -12,9 +13,18 @@ PAD_ID, UNK_ID = 0, 1
 SPECIALS = (PAD, UNK)
 
 
-def build(tokens: pd.Series, min_freq: int, max_size: int) -> pd.Series:
+def count(token_chunks: Iterable[pd.Series]) -> pd.Series:
+    """Token -> occurrences over chunks of token lists, merged chunk by chunk so only the
+    counts (one row per distinct token) are ever held, not the tokens."""
+    total = pd.Series(dtype="int64")
+    for tokens in token_chunks:
+        counts = tokens.explode().dropna().value_counts()
+        total = total.add(counts, fill_value=0).astype("int64")
+    return total
+
+
+def build(counts: pd.Series, min_freq: int, max_size: int) -> pd.Series:
     """Token -> count, ordered by id. Ties in count are broken alphabetically for determinism."""
-    counts = tokens.explode().dropna().value_counts()
     counts = counts[counts >= min_freq]
     counts = counts.rename_axis("token").reset_index(name="count")
     counts = counts.sort_values(["count", "token"], ascending=[False, True], kind="stable")
@@ -42,13 +52,12 @@ def read(path: Path) -> pd.Index:
     return pd.Index(table["token"])
 
 
-def stats(vocab: pd.Series, tokens: pd.Series) -> dict:
-    total = int(tokens.str.len().sum())
-    distinct = int(tokens.explode().nunique())
+def stats(vocab: pd.Series, counts: pd.Series) -> dict:
+    total = int(counts.sum())
     covered = int(vocab.sum())
     return {
         "size": int(len(vocab)),
         "train_tokens": total,
-        "train_distinct_tokens": distinct,
+        "train_distinct_tokens": int(len(counts)),
         "train_token_coverage": round(covered / total, 6) if total else 0.0,
     }
