@@ -171,3 +171,15 @@ def test_offline_without_source_says_where_to_put_it(repo):
     result = run([sys.executable, "stages/fetch.py"], repo, check=False)
     assert_one_line_error(result, ["data/raw/aclImdb_v1.tar.gz", "put the aclImdb_v1.tar.gz"])
     assert not list((repo / "data/raw").glob("*aclImdb_v1*"))
+
+
+def test_a_truncated_memory_map_stops_train_in_one_line_and_writes_nothing(tmp_path):
+    repo = make_project(tmp_path)
+    for stage in ("ingest", "prepare_vocab", "encode"):
+        run([sys.executable, f"stages/{stage}.py"], repo)
+    ids = repo / "data/encoded/train_ids.npy"
+    ids.write_bytes(ids.read_bytes()[: ids.stat().st_size // 2])
+    result = run([sys.executable, "stages/train.py"], repo, check=False)
+    assert_one_line_error(result, ["data/encoded/train_ids.npy", "truncated"])
+    assert not (repo / "models/model.pt").exists() and not (repo / "models/checkpoint.pt").exists()
+    assert not (repo / "mlflow.db").exists() and not (repo / "mlruns").exists()

@@ -55,15 +55,18 @@ def bucketed_batches(lengths: np.ndarray, batch_size: int, seed: int, shuffle: b
 
 
 class Batcher:
-    """Holds a split as tensors on its device once; each batch is one gather and a trim.
+    """Serves a split's batches; each batch is one gather of its rows and a trim to the longest.
 
-    Batch lengths come from a host copy of the lengths, so building a batch never waits on
-    the GPU; on CUDA the only per-batch host-to-device copy is the row index.
+    On CPU the id matrix stays where ``encoding.load`` put it, a memory map: a batch reads just
+    its rows from the page cache, so a split larger than memory trains without being loaded.
+    On CUDA the matrix is copied to the device once, and the only per-batch host-to-device copy
+    is the row index. Lengths and labels (a few bytes per review) are held in memory.
     """
 
     def __init__(self, split: EncodedSplit, device: torch.device = torch.device("cpu")):
         self.device = device
-        self.ids = torch.from_numpy(np.array(split.ids, dtype=np.int32)).to(device)
+        self.on_host = device.type == "cpu"
+        self.ids = split.ids if self.on_host else torch.from_numpy(np.array(split.ids, dtype=np.int32)).to(device)
         self.lengths = torch.from_numpy(np.array(split.lengths, dtype=np.int64)).to(device)
         self.labels = torch.from_numpy(np.array(split.labels, dtype=np.float32)).to(device)
         self.length_array = np.asarray(split.lengths, dtype=np.int64)
@@ -84,6 +87,11 @@ class Batcher:
         """
         order = bucketed_batches(self.length_array, batch_size, seed, shuffle)
         for index in order[shard:self.batch_count(batch_size, shards) * shards:shards]:
-            rows = torch.from_numpy(index).to(self.device, non_blocking=True)
             longest = int(self.length_array[index].max())
-            yield index, self.ids[rows, :longest].long(), self.lengths[rows], self.labels[rows]
+            if self.on_host:
+                rows = torch.from_numpy(index)
+                ids = torch.from_numpy(np.asarray(self.ids[index, :longest])).long()
+            else:
+                rows = torch.from_numpy(index).to(self.device, non_blocking=True)
+                ids = self.ids[rows, :longest].long()
+            yield index, ids, self.lengths[rows], self.labels[rows]
