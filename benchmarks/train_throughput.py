@@ -34,8 +34,9 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def bare_epoch(model, optimizer, batches, config, device) -> float:
-    """Forward, backward, clip, step over pre-built device batches; returns seconds."""
+def bare_epoch(model, optimizer, batches, config, device, averaged=None) -> float:
+    """Forward, backward, clip, step (and the weight average's update, when on) over pre-built
+    device batches; returns seconds."""
     model.train()
     sync(device)
     started = time.perf_counter()
@@ -48,6 +49,8 @@ def bare_epoch(model, optimizer, batches, config, device) -> float:
         if config.clip_grad_norm > 0:
             nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
         optimizer.step()
+        if averaged:
+            averaged.update_parameters(model)
     sync(device)
     return time.perf_counter() - started
 
@@ -72,19 +75,13 @@ def stage_batches(data: Batcher, config: params.Params) -> list:
     return out
 
 
-def strategy_batches(data: Batcher, strategy: str, batch_size: int, seed: int, device):
+def strategy_batches(data: Batcher, strategy: str, batch_size: int, seed: int):
     """Same reviews, three ways of batching them."""
     if strategy == "bucketed":
         return [(ids, lengths, labels) for _, ids, lengths, labels in data.batches(batch_size, seed=seed, shuffle=True)]
 
     order = np.random.default_rng(seed).permutation(len(data))
-    out = []
-    for start in range(0, len(order), batch_size):
-        index = order[start:start + batch_size]
-        rows = torch.from_numpy(index).to(device)
-        ids = data.ids[rows, :int(data.length_array[index].max())].long()
-        out.append((ids, data.lengths[rows], data.labels[rows]))
-    return out
+    return [data.gather(order[start:start + batch_size]) for start in range(0, len(order), batch_size)]
 
 
 class PackedBiRNN(nn.Module):
@@ -133,7 +130,7 @@ def main() -> None:
     bare_epoch(model, trainer.optimizer, batches[:3], config.train, device)  # warm-up
     bare_times, stage_times = [], []
     for round_ in range(args.rounds):
-        bare_times.append(bare_epoch(model, trainer.optimizer, batches, config.train, device))
+        bare_times.append(bare_epoch(model, trainer.optimizer, batches, config.train, device, trainer.averaged))
         stage_times.append(stage_epoch(trainer, data, 1, device))
     bare, stage = cropped_tokens / min(bare_times), cropped_tokens / min(stage_times)
     print(f"bare step:        {bare:12,.0f} tokens/s")
@@ -148,7 +145,7 @@ def main() -> None:
         net = (PackedBiRNN(vocab_size, config.model) if name == "packed" else RNNClassifier(vocab_size, config.model)).to(device)
         optimizer = torch.optim.Adam(net.parameters(), lr=config.train.lr)
         batching = "pad_to_longest" if name == "packed" else name  # packing takes random batches as they come
-        chosen = strategy_batches(data, batching, config.train.batch_size, 7, device)
+        chosen = strategy_batches(data, batching, config.train.batch_size, 7)
         bare_epoch(net, optimizer, chosen[:3], config.train, device)
         results[name] = tokens / bare_epoch(net, optimizer, chosen, config.train, device)
     for name, rate in results.items():

@@ -87,11 +87,15 @@ class Batcher:
         """
         order = bucketed_batches(self.length_array, batch_size, seed, shuffle)
         for index in order[shard:self.batch_count(batch_size, shards) * shards:shards]:
-            longest = int(self.length_array[index].max())
-            if self.on_host:
-                rows = torch.from_numpy(index)
-                ids = torch.from_numpy(np.asarray(self.ids[index, :longest])).long()
-            else:
-                rows = torch.from_numpy(index).to(self.device, non_blocking=True)
-                ids = self.ids[rows, :longest].long()
-            yield index, ids, self.lengths[rows], self.labels[rows]
+            yield index, *self.gather(index)
+
+    def gather(self, index: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Rows ``index`` as (ids [rows, longest], lengths, labels) on the device."""
+        longest = int(self.length_array[index].max())
+        if self.on_host:
+            rows = torch.from_numpy(index)
+            ids = torch.from_numpy(np.asarray(self.ids[index, :longest])).long()
+        else:
+            rows = torch.from_numpy(index).to(self.device, non_blocking=True)
+            ids = self.ids[rows, :longest].long()
+        return ids, self.lengths[rows], self.labels[rows]
