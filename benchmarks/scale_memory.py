@@ -1,0 +1,149 @@
+"""Peak memory and wall time of the real stages on IMDB's training split at 1x and at 20x its size.
+
+The larger corpus is built from IMDB itself: each synthetic training review takes the label and
+sentence count of a random real one and is filled with sentences drawn from all training
+reviews of that label. The test split is IMDB's own 25k (the same at every scale). Each corpus
+is written as one Parquet table (text, label, split) and goes through the real stages, each in
+its own process in its own work directory: ingest, prepare_vocab, encode, and train for one
+epoch. Peak resident memory is each process's own (``wait4``), so stages do not blur together.
+
+    python benchmarks/scale_memory.py --scales 1 20        # from the repo root, tarball in data/raw/
+
+The target: from 1x to 20x, the peak memory of the stages before training grows by well under 2x
+while their input grows 20x. ``--set`` overrides params for every scale (defaults: one epoch of a
+small GRU, since a full-size 20x epoch takes hours on two cores; memory is the point here).
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from rnn_sentiment import params, sources
+
+REPO = Path(__file__).resolve().parents[1]
+STAGES = ("ingest", "prepare_vocab", "encode", "train")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+ROW_GROUP = 5000
+DEFAULT_SET = ["train.epochs=1", "model.embed_dim=32", "model.hidden_dim=32", "model.bidirectional=false",
+               "train.batch_size=256", "train.crop_share=0.0"]
+
+
+def sentences_by_label(train: pd.DataFrame) -> tuple[dict[int, np.ndarray], np.ndarray]:
+    """Per label, every training sentence; and each review's sentence count."""
+    pieces = train["text"].str.replace("<br />", " ", regex=False).str.strip().str.split(SENTENCE_END)
+    pools = {}
+    for label in (0, 1):
+        sentences = pieces[train["label"] == label].explode().str.strip()
+        pools[label] = sentences[sentences != ""].to_numpy(dtype=object)
+    return pools, pieces.str.len().to_numpy()
+
+
+def write_corpus(imdb: pd.DataFrame, scale: int, path: Path, seed: int) -> int:
+    """``scale`` x IMDB's training reviews, recombined, plus IMDB's test split; returns bytes of text."""
+    rng = np.random.default_rng([seed, scale])
+    train = imdb[imdb["split"] == "train"].reset_index(drop=True)
+    test = imdb[imdb["split"] == "test"]
+    pools, counts = sentences_by_label(train)
+    labels = train["label"].to_numpy()
+    schema = pa.schema([("text", pa.large_string()), ("label", pa.int8()), ("split", pa.string())])
+    text_bytes = 0
+    with pq.ParquetWriter(path, schema) as writer:
+        for start in range(0, scale * len(train), ROW_GROUP):
+            models = rng.integers(0, len(train), min(ROW_GROUP, scale * len(train) - start))
+            texts = []
+            for model in models:
+                pool = pools[labels[model]]
+                texts.append(" ".join(pool[rng.integers(0, len(pool), counts[model])]))
+            text_bytes += sum(map(len, texts))
+            writer.write_table(pa.table({"text": texts, "label": labels[models].astype(np.int8),
+                                         "split": ["train"] * len(texts)}, schema=schema))
+        for start in range(0, len(test), ROW_GROUP):
+            part = test.iloc[start:start + ROW_GROUP]
+            writer.write_table(pa.table({"text": part["text"].tolist(), "label": part["label"].to_numpy(np.int8),
+                                         "split": ["test"] * len(part)}, schema=schema))
+    return text_bytes
+
+
+def run_stage(stage: str, workdir: Path) -> tuple[float, float]:
+    """Run one stage script as the pipeline does; returns (seconds, peak RSS in MiB)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, str(REPO / "stages" / f"{stage}.py")], cwd=workdir, env=env,
+                               stdout=subprocess.DEVNULL, stderr=open(workdir / f"{stage}.log", "w"))
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{stage} failed in {workdir}: {(workdir / f'{stage}.log').read_text().strip().splitlines()[-1]}")
+    return seconds, usage.ru_maxrss / 1024  # ru_maxrss is KiB on Linux
+
+
+def prepare_workdir(workdir: Path, corpus: Path, overrides: list[str]) -> None:
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["data"].update(source=str(corpus), text_column="text", label_column="label", split_column="split")
+    for item in overrides:
+        key, _, value = item.partition("=")
+        section, _, name = key.partition(".")
+        raw[section][name] = yaml.safe_load(value)
+    params.parse(raw)  # refuse a bad override here, not three stages in
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", type=Path, default=REPO / "data/raw/aclImdb_v1.tar.gz")
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 20])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/rnn-sentiment-scale"))
+    parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE",
+                        help=f"params overrides, after the defaults {' '.join(DEFAULT_SET)}")
+    args = parser.parse_args()
+    config = params.load(REPO / "params.yaml")
+    imdb = sources.read_source(args.source, config.data)
+    results = {}
+    for scale in args.scales:
+        workdir = args.workdir / f"{scale}x"
+        corpus = args.workdir / f"corpus_{scale}x.parquet"
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        text_bytes = write_corpus(imdb, scale, corpus, config.seed)
+        prepare_workdir(workdir, corpus, DEFAULT_SET + args.set)
+        results[scale] = {"text_mib": text_bytes / 2**20}
+        for stage in STAGES:
+            results[scale][stage] = run_stage(stage, workdir)
+            print(f"{scale}x {stage}: {results[scale][stage][0]:.1f} s, peak {results[scale][stage][1]:.0f} MiB",
+                  flush=True)
+        train = yaml.safe_load((workdir / "reports/train.json").read_text())
+        results[scale]["epoch"] = (train["train_seconds"], train["tokens_per_second"])
+    report(results, args.scales)
+
+
+def report(results: dict, scales: list[int]) -> None:
+    print("\n| scale | train text | stage | wall time | peak RSS |\n|---|---|---|---|---|")
+    for scale in scales:
+        for stage in STAGES:
+            seconds, peak = results[scale][stage]
+            print(f"| {scale}x | {results[scale]['text_mib']:.0f} MiB | {stage} | {seconds:.1f} s | {peak:.0f} MiB |")
+        epoch_seconds, tokens_per_second = results[scale]["epoch"]
+        print(f"| {scale}x | | (train: the epoch alone) | {epoch_seconds:.1f} s | {tokens_per_second:,.0f} tokens/s |")
+    if len(scales) > 1:
+        low, high = min(scales), max(scales)
+        print(f"\n{high}x / {low}x: training text {results[high]['text_mib'] / results[low]['text_mib']:.1f}x")
+        for stage in STAGES:
+            print(f"  {stage}: peak RSS {results[high][stage][1] / results[low][stage][1]:.2f}x, "
+                  f"wall time {results[high][stage][0] / results[low][stage][0]:.1f}x")
+        before = [max(results[s][stage][1] for stage in STAGES[:3]) for s in (low, high)]
+        print(f"  stages before training, highest peak: {before[0]:.0f} -> {before[1]:.0f} MiB "
+              f"({before[1] / before[0]:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
