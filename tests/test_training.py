@@ -33,7 +33,7 @@ def config():
     return dataclasses.replace(
         base,
         model=dataclasses.replace(base.model, embed_dim=8, hidden_dim=8),
-        train=dataclasses.replace(base.train, epochs=1, batch_size=8, patience=5, lr=0.01),
+        train=dataclasses.replace(base.train, epochs=1, batch_size=8, patience=5, lr=0.01, ema_decay=0.0),
     )
 
 
