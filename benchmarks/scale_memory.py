@@ -90,11 +90,7 @@ def run_stage(stage: str, workdir: Path) -> tuple[float, float]:
 def prepare_workdir(workdir: Path, corpus: Path, overrides: list[str]) -> None:
     raw = yaml.safe_load((REPO / "params.yaml").read_text())
     raw["data"].update(source=str(corpus), text_column="text", label_column="label", split_column="split")
-    for item in overrides:
-        key, _, value = item.partition("=")
-        section, _, name = key.partition(".")
-        raw[section][name] = yaml.safe_load(value)
-    params.parse(raw)  # refuse a bad override here, not three stages in
+    params.parse(params.apply_overrides(raw, overrides))  # refuse a bad override here, not three stages in
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
 

@@ -171,16 +171,20 @@ def load(path: str | Path = paths.PARAMS) -> Params:
     return parse(raw)
 
 
-def load_with_overrides(overrides: list[str], path: str | Path = paths.PARAMS) -> Params:
-    """params.yaml with ``section.key=value`` overrides (values parsed as YAML), as `dvc exp run -S` does."""
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """``section.key=value`` overrides (values parsed as YAML) set in raw params, as `dvc exp run -S` does."""
     for item in overrides:
         key, _, value = item.partition("=")
         section, _, name = key.partition(".")
         if not name or section not in raw:
             raise PipelineError(f"override {item!r}: expected section.key=value")
         raw[section][name] = yaml.safe_load(value)
-    return parse(raw)
+    return raw
+
+
+def load_with_overrides(overrides: list[str], path: str | Path = paths.PARAMS) -> Params:
+    """params.yaml with ``section.key=value`` overrides applied."""
+    return parse(apply_overrides(yaml.safe_load(Path(path).read_text(encoding="utf-8")), overrides))
 
 
 def flatten(params: Params) -> dict[str, Any]:

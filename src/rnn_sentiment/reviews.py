@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from rnn_sentiment import sources
 from rnn_sentiment.sources import CHUNK_ROWS
 
 SCHEMA = pa.schema([("text", pa.large_string()), ("label", pa.int8()), ("split", pa.string())])
@@ -39,16 +40,17 @@ def spool(chunks: Iterable[pd.DataFrame], scratch: Path) -> pd.DataFrame:
 def write(scratch: Path, chosen: pd.DataFrame, target: Path) -> None:
     """Pass 2: the rows of ``chosen`` (by their ``row`` in the scratch file), in file order, with
     ``chosen``'s label and split."""
-    total = pq.ParquetFile(scratch).metadata.num_rows
+    texts = pq.ParquetFile(scratch)
+    total, chosen_rows = texts.metadata.num_rows, chosen["row"].to_numpy()
     keep = np.zeros(total, dtype=bool)
-    keep[chosen["row"].to_numpy()] = True
+    keep[chosen_rows] = True
     split = np.empty(total, dtype=object)
-    split[chosen["row"].to_numpy()] = chosen["split"].to_numpy(dtype=object)
+    split[chosen_rows] = chosen["split"].to_numpy(dtype=object)
     label = np.zeros(total, dtype=np.int8)
-    label[chosen["row"].to_numpy()] = chosen["label"].to_numpy()
+    label[chosen_rows] = chosen["label"].to_numpy()
     start = 0
     with pq.ParquetWriter(target, SCHEMA) as writer:
-        for batch in pq.ParquetFile(scratch).iter_batches(batch_size=CHUNK_ROWS):
+        for batch in texts.iter_batches(batch_size=CHUNK_ROWS):
             rows = slice(start, start + batch.num_rows)
             start += batch.num_rows
             mask = keep[rows]
@@ -61,9 +63,8 @@ def write(scratch: Path, chosen: pd.DataFrame, target: Path) -> None:
 
 
 def chunks(path: Path, columns: list[str]) -> Iterator[pd.DataFrame]:
-    """The table's ``columns``, one row group (at most CHUNK_ROWS reviews) at a time."""
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS, columns=columns):
-        yield batch.to_pandas()
+    """The table's ``columns``, at most CHUNK_ROWS reviews at a time."""
+    return sources.parquet_chunks(path, columns)
 
 
 def split_sizes(path: Path) -> dict[str, int]:

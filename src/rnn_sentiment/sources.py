@@ -120,10 +120,15 @@ def _folder_records(path: Path) -> Iterator[tuple[str, str, str]]:
                 yield split, polarity, _decode(file.read_bytes(), str(file))
 
 
+def parquet_chunks(path: Path, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    """A Parquet file's ``columns`` (all by default), at most CHUNK_ROWS rows at a time."""
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS, columns=columns):
+        yield batch.to_pandas()
+
+
 def _open_table(path: Path, kind: str) -> Iterator[pd.DataFrame]:
     if kind == "parquet":
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS):
-            yield batch.to_pandas()
+        yield from parquet_chunks(path)
     elif kind == "jsonl":
         with pd.read_json(path, lines=True, dtype=False, encoding="utf-8", chunksize=CHUNK_ROWS) as reader:
             yield from reader
