@@ -12,8 +12,8 @@ from rnn_sentiment import atomic, cli, params, paths, reviews, sources, splits
 def main() -> None:
     config = params.load()
     source = Path(config.data.source)
-    paths.REVIEWS.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".ingest.", dir=paths.REVIEWS.parent) as scratch:
+    # The scratch copy lives in the system temp dir ($TMPDIR), so a refused source leaves no trace in data/.
+    with tempfile.TemporaryDirectory(prefix="rnn-sentiment-ingest.") as scratch:
         spooled = Path(scratch) / "texts.parquet"
         rows = reviews.spool(sources.iter_source(source, config.data), spooled)
         chosen = splits.assign_splits(rows, config.data, config.seed, str(source))
