@@ -38,7 +38,6 @@ def test_push_clone_pull_then_repro_reruns_nothing(tmp_path):
 def test_an_unreachable_remote_is_a_clear_error(tmp_path):
     repo = make_project(tmp_path)
     dvc("remote", "add", "-d", "gone", "http://127.0.0.1:9/dvc-store", cwd=repo)
-    (repo / "models/model.pt").parent.mkdir(exist_ok=True)
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-qm", "remote"], repo)
     dvc("repro", "fetch", cwd=repo)

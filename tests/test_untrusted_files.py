@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import SMALL_PARAMS, make_project, run
+from conftest import make_project, run, update_params
 from rnn_sentiment import encoding, params, sources
 from rnn_sentiment.errors import PipelineError
 from rnn_sentiment.inference import Predictor, load_checkpoint
@@ -91,8 +91,7 @@ def test_ingest_refuses_each_malicious_archive_and_writes_nothing_anywhere(tmp_p
     escape = Path("/tmp/rnn-sentiment-escape")
     for number, (case, info, reason) in enumerate(MALICIOUS):
         source = archive(repo / f"data/raw/evil{number}.tar.gz", [info])
-        params = (repo / "params.yaml").read_text().replace(SMALL_PARAMS["data"]["source"], str(source.relative_to(repo)))
-        (repo / "params.yaml").write_text(params)
+        update_params(repo, {"data": {"source": str(source.relative_to(repo))}})
         result = run([sys.executable, "stages/ingest.py"], repo, check=False)
         run(["git", "checkout", "params.yaml"], repo)
         lines = result.stderr.strip().splitlines()

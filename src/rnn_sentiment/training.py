@@ -204,7 +204,8 @@ class Trainer:
             state.history.append(result)
             if val_acc > state.best_val_accuracy:
                 state.best_epoch, state.best_val_accuracy = epoch, val_acc
-                state.best_state = {k: v.detach().cpu().clone() for k, v in self.scored.state_dict().items()}
+                if self.world.is_main:  # the only rank that writes the checkpoint and model
+                    state.best_state = {k: v.detach().cpu().clone() for k, v in self.scored.state_dict().items()}
             if not self.world.is_main:
                 continue  # rank 0 alone logs and writes
             on_epoch(result)
