@@ -1,0 +1,48 @@
+"""The README's parameter table is what users read; it must say what params.yaml says."""
+
+import re
+
+import yaml
+
+from conftest import PROJECT
+
+
+def parameter_table() -> str:
+    return PROJECT.joinpath("README.md").read_text().split("## Parameters (`params.yaml`)")[1].split("\n## ")[0]
+
+
+def params_yaml() -> dict:
+    """params.yaml flattened to `section.key` -> value."""
+    config = yaml.safe_load(PROJECT.joinpath("params.yaml").read_text())
+    return {f"{section}.{key}" if isinstance(values, dict) else section: value
+            for section, values in config.items()
+            for key, value in (values.items() if isinstance(values, dict) else [(section, values)])}
+
+
+def documented_defaults() -> dict[str, str]:
+    """`section.key` -> the default the table gives, for rows whose defaults are literal values."""
+    defaults = {}
+    for row in parameter_table().splitlines():
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        if len(cells) < 3 or not cells[0].startswith("`"):
+            continue
+        names = re.findall(r"`([^`]+)`", cells[0])
+        values = [value.strip() for value in cells[1].split(",")]
+        for name, value in zip(names, values * len(names) if len(values) == 1 else values, strict=True):
+            if value.startswith("`") or re.fullmatch(r"[-\d.e]+|true|false", value):
+                defaults[name] = value.strip("`")
+    return defaults
+
+
+def test_the_parameter_table_gives_the_defaults_that_params_yaml_sets():
+    actual = params_yaml()
+    documented = documented_defaults()
+    assert len(documented) >= 25
+    wrong = [f"{name}: README {value}, params.yaml {actual.get(name)!r}" for name, value in documented.items()
+             if name not in actual or yaml.safe_load(value) != actual[name]]
+    assert not wrong, wrong
+
+
+def test_the_parameter_table_explains_every_parameter():
+    table = parameter_table()
+    assert [name for name in params_yaml() if f"`{name}`" not in table] == []
