@@ -18,6 +18,25 @@ from rnn_sentiment.inference import Predictor
 from rnn_sentiment.model import RNNClassifier
 from rnn_sentiment.vocab import read as read_vocab
 
+# Hand-written short texts (not IMDB), label 1 = positive: the seed notebook's examples and their
+# kind. Full reviews say little about how a model treats three words; these show it.
+SHORT_TEXTS = {
+    "This is great!": 1, "I hate it": 0, "I love it": 1, "I hated it": 0, "This is terrible": 0,
+    "I loved it": 1, "Awful movie": 0, "Great film": 1, "Worst movie ever": 0, "Best movie ever": 1,
+    "Boring": 0, "Brilliant": 1, "A waste of time": 0, "A masterpiece": 1, "Terrible acting": 0,
+    "Wonderful performances": 1, "I did not like it": 0, "I enjoyed it": 1, "Do not watch this": 0,
+    "You must see this": 1,
+}
+
+
+def report_short_texts(when: str, model: torch.nn.Module, tokens, config: params.Params) -> float:
+    """Print each short text's probability and return the share classified right."""
+    probabilities = Predictor(model, tokens, config.encode).predict_proba(list(SHORT_TEXTS))
+    right = float(np.mean((probabilities >= 0.5) == np.array(list(SHORT_TEXTS.values()))))
+    print(f"{when}: short texts {right:.0%} | "
+          + " | ".join(f"{text} {p:.3f}" for text, p in zip(SHORT_TEXTS, probabilities)), flush=True)
+    return right
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -33,16 +52,18 @@ def main() -> None:
     model = RNNClassifier(len(tokens), config.model)
     trainer = training.Trainer(model, config.train, config.seed, device, paths.CHECKPOINT)
     started = time.perf_counter()
-    state = trainer.fit(train, val, training.TrainState("probe", "probe"), on_epoch=lambda r: None)
+    state = trainer.fit(train, val, training.TrainState("probe", "probe"),
+                        on_epoch=lambda result: report_short_texts(f"epoch {result.epoch}", trainer.scored, tokens, config))
     seconds = time.perf_counter() - started
     paths.CHECKPOINT.unlink(missing_ok=True)
     model.load_state_dict(state.best_state)
     test = encoding.load(paths.ENCODED, "test")
     probabilities = Predictor(model, tokens, config.encode).predict_encoded(test, device)
     score = metrics.classification_metrics(np.asarray(test.labels), probabilities)
+    short_right = report_short_texts("best", model, tokens, config)
     print(f"RESULT {' '.join(args.set) or 'params.yaml'} | best epoch {state.best_epoch} "
           f"val {state.best_val_accuracy:.4f} | test {score['accuracy']:.4f} | {seconds:.0f}s "
-          f"| {np.mean([h.tokens_per_second for h in state.history]):,.0f} tokens/s on {device}", flush=True)
+          f"| short texts {short_right:.0%} | {np.mean([h.tokens_per_second for h in state.history]):,.0f} tokens/s on {device}", flush=True)
 
 
 if __name__ == "__main__":
