@@ -5,6 +5,7 @@ import re
 import yaml
 
 from conftest import PROJECT
+from rnn_sentiment import params
 
 
 def parameter_table() -> str:
@@ -12,11 +13,7 @@ def parameter_table() -> str:
 
 
 def params_yaml() -> dict:
-    """params.yaml flattened to `section.key` -> value."""
-    config = yaml.safe_load(PROJECT.joinpath("params.yaml").read_text())
-    return {f"{section}.{key}" if isinstance(values, dict) else section: value
-            for section, values in config.items()
-            for key, value in (values.items() if isinstance(values, dict) else [(section, values)])}
+    return params.flatten(params.load(PROJECT / "params.yaml"))
 
 
 def documented_defaults() -> dict[str, str]:
