@@ -20,7 +20,7 @@ from torch import nn
 
 from rnn_sentiment import encoding, params, paths, training
 from rnn_sentiment.batching import Batcher, crop_windows
-from rnn_sentiment.model import RNNClassifier
+from rnn_sentiment.model import RNNClassifier, training_loss
 
 
 def subset(split: encoding.EncodedSplit, count: int, seed: int) -> encoding.EncodedSplit:
@@ -42,8 +42,8 @@ def bare_epoch(model, optimizer, batches, config, device, averaged=None) -> floa
     started = time.perf_counter()
     for ids, lengths, labels in batches:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp and device.type == "cuda"):
-            logits = model(ids, lengths).float()
-        loss = nn.functional.binary_cross_entropy_with_logits(logits, labels)
+            path_logits = model(ids, lengths, per_path=True).float()
+        loss = training_loss(path_logits, labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if config.clip_grad_norm > 0:
@@ -95,11 +95,12 @@ class PackedBiRNN(nn.Module):
                         bidirectional=config.bidirectional, batch_first=True)
         self.head = nn.Linear(config.hidden_dim * (2 if config.bidirectional else 1), 1)
 
-    def forward(self, ids, lengths):
+    def forward(self, ids, lengths, per_path=False):
         packed = nn.utils.rnn.pack_padded_sequence(self.embedding(ids), lengths.cpu(), batch_first=True,
                                                    enforce_sorted=False)
         out, _ = nn.utils.rnn.pad_packed_sequence(self.rnn(packed)[0], batch_first=True)
-        return self.head(out.amax(dim=1)).squeeze(-1)
+        logits = self.head(out.amax(dim=1))
+        return logits if per_path else logits.squeeze(-1)
 
 
 def main() -> None:
@@ -140,9 +141,11 @@ def main() -> None:
     if args.skip_strategies:
         return
     results = {}
+    recurrent_only = dataclasses.replace(config.model, ngram_buckets=0)  # batching concerns the RNN alone
     for name in ("bucketed", "pad_to_longest", "packed"):
         torch.manual_seed(config.seed)
-        net = (PackedBiRNN(vocab_size, config.model) if name == "packed" else RNNClassifier(vocab_size, config.model)).to(device)
+        net = (PackedBiRNN(vocab_size, recurrent_only) if name == "packed"
+               else RNNClassifier(vocab_size, recurrent_only)).to(device)
         optimizer = torch.optim.Adam(net.parameters(), lr=config.train.lr)
         batching = "pad_to_longest" if name == "packed" else name  # packing takes random batches as they come
         chosen = strategy_batches(data, batching, config.train.batch_size, 7)

@@ -32,7 +32,7 @@ FIVE_MB = ("An endless review. " * 276_000)[: 5 * 1024 * 1024]
 def predictor() -> Predictor:
     torch.manual_seed(0)
     vocab = pd.Index(["<pad>", "<unk>", "great", "awful", "!", "."])
-    model = RNNClassifier(len(vocab), ModelParams("gru", 8, 8, 1, True, 0.0, "max_mean"))
+    model = RNNClassifier(len(vocab), ModelParams("gru", 8, 8, 1, True, 0.0, "max_mean", 0))
     return Predictor(model, vocab, EncodeParams(MAX_LEN, "head_tail"))
 
 

@@ -97,6 +97,18 @@ def test_gradient_clipping_bounds_the_update(config):
     assert steps[0.0] > 100 * steps[1e-4]
 
 
+def test_the_bag_of_ngrams_steps_with_its_own_learning_rate(config):
+    """Adam's first step moves every parameter with a gradient by its group's lr (times +-1)."""
+    torch.manual_seed(0)
+    run = training.Trainer(RNNClassifier(VOCAB, dataclasses.replace(config.model, ngram_buckets=64)),
+                           dataclasses.replace(config.train, lr=0.001, ngram_lr=0.05, clip_grad_norm=0.0), 0,
+                           torch.device("cpu"), None)
+    head, bag = run.model.head.bias.detach().clone(), run.model.ngram_bias.detach().clone()
+    run._train_epoch(split(8, 0), 1)  # one batch: one step
+    assert (run.model.head.bias - head).abs().item() == pytest.approx(0.001, rel=1e-3)
+    assert (run.model.ngram_bias - bag).abs().item() == pytest.approx(0.05, rel=1e-3)
+
+
 def test_weight_averaging_scores_and_keeps_the_moving_average_of_every_step(tmp_path, config):
     decay = 0.7
     train, val = split(48, 0), split(16, 1)

@@ -1,4 +1,5 @@
-"""Embedding -> (bi)directional RNN/GRU/LSTM stack -> masked pooling -> linear logit.
+"""Embedding -> (bi)directional RNN/GRU/LSTM stack -> masked pooling -> linear logit, optionally
+averaged with the logit of a bag of words and hashed word bigrams trained beside it.
 
 Padding is never read as input. Batches are right-padded, so a forward cell reaches every real
 token before any padding. The backward direction runs a forward cell over each sequence reversed
@@ -6,6 +7,14 @@ token before any padding. The backward direction runs a forward cell over each s
 A review therefore gets the same prediction whatever padding surrounds it in a batch, while the
 whole batch still goes through one fused cuDNN/oneDNN call per direction: measured faster than
 ``pack_padded_sequence`` on CPU and GPU alike (see benchmarks/).
+
+Why the bag of n-grams (``model.ngram_buckets``): trained on reviews hundreds of tokens long, the
+RNN alone stays unsure on three-word texts ("I hate it" 0.55 positive), while a linear model over
+words and word pairs learns phrase polarity straight from counts ("i hate": 240 negative vs 69
+positive training reviews). Each path is a full classifier with its own loss; the prediction is
+the mean of their logits, in the spirit of Mesnil et al. (2015), who ensembled an RNN language
+model with NBSVM on IMDB. Trained jointly on one loss instead, the bag only learned the RNN's
+residual on long reviews and fixed nothing (measured: 0.552).
 """
 
 import torch
@@ -15,6 +24,7 @@ from rnn_sentiment.params import ModelParams
 from rnn_sentiment.vocab import PAD_ID
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+BIGRAM_HASH = 1_000_003  # prime multiplier: bucket = (first_id * BIGRAM_HASH + second_id) % buckets
 
 
 def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -41,10 +51,30 @@ class RNNClassifier(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         pooled = width * (2 if config.pooling == "max_mean" else 1)
         self.head = nn.Linear(pooled, 1)
+        self.vocab_size = vocab_size
+        self.ngrams = None
+        if config.ngram_buckets:
+            # One weight per word id, then one per bigram bucket; zero at the start, as a linear
+            # model's weights usually are.
+            self.ngrams = nn.Embedding(vocab_size + config.ngram_buckets, 1)
+            nn.init.zeros_(self.ngrams.weight)
+            self.ngram_bias = nn.Parameter(torch.zeros(1))
 
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """``ids`` [batch, time] right-padded, ``lengths`` [batch] >= 1 -> logits [batch]."""
+    def ngram_parameters(self) -> list[nn.Parameter]:
+        """The bag of n-grams' weights, which train with their own learning rate."""
+        return [self.ngrams.weight, self.ngram_bias] if self.ngrams is not None else []
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor, per_path: bool = False) -> torch.Tensor:
+        """``ids`` [batch, time] right-padded, ``lengths`` [batch] >= 1 -> logits [batch], the mean
+        of the paths' logits; with ``per_path``, [batch, paths] (RNN first) for training."""
         lengths = lengths.to(ids.device)
+        paths = [self._rnn_logit(ids, lengths)]
+        if self.ngrams is not None:
+            paths.append(self._ngram_logit(ids, lengths))
+        logits = torch.stack(paths, dim=1)
+        return logits if per_path else logits.mean(dim=1)
+
+    def _rnn_logit(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         x = self.dropout(self.embedding(ids))
         for i, directions in enumerate(self.layers):
             outputs = [directions[0](x)[0]]
@@ -55,6 +85,16 @@ class RNNClassifier(nn.Module):
             if i < len(self.layers) - 1:
                 x = self.dropout(x)
         return self.head(self.dropout(self._pool(x, lengths))).squeeze(-1)
+
+    def _ngram_logit(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Mean weight over the text's words and hashed bigrams, plus a bias; padding masked out."""
+        ids = ids.long()
+        steps = torch.arange(ids.size(1), device=ids.device).unsqueeze(0)
+        words = self.ngrams(ids).squeeze(-1) * (steps < lengths.unsqueeze(1))
+        buckets = (ids[:, :-1] * BIGRAM_HASH + ids[:, 1:]) % self.config.ngram_buckets
+        bigrams = self.ngrams(self.vocab_size + buckets).squeeze(-1) * (steps[:, 1:] < lengths.unsqueeze(1))
+        return (words.sum(dim=1) + bigrams.sum(dim=1)) / (2 * lengths - 1).to(words.dtype) + self.ngram_bias
+
 
     def _pool(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         mask = (torch.arange(x.size(1), device=x.device).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(-1)
@@ -71,3 +111,9 @@ class RNNClassifier(nn.Module):
         if pooling in ("mean", "max_mean"):
             parts.append((x * mask).sum(dim=1) / lengths.unsqueeze(1).to(x.dtype))
         return torch.cat(parts, dim=-1)
+
+
+def training_loss(path_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Each path is trained as a classifier of its own: the sum of their mean losses."""
+    targets = labels.unsqueeze(1).expand_as(path_logits)
+    return nn.functional.binary_cross_entropy_with_logits(path_logits, targets) * path_logits.size(1)

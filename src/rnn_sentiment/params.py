@@ -54,6 +54,7 @@ class ModelParams:
     bidirectional: bool = _spec()
     dropout: float = _spec(0.0, 0.95)
     pooling: str = _spec(choices=("last", "max", "mean", "max_mean"))
+    ngram_buckets: int = _spec(0, 2**26)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class TrainParams:
     epochs: int = _spec(1, 10_000)
     batch_size: int = _spec(1, 65_536)
     lr: float = _spec(0.0, 10.0, low_open=True)
+    ngram_lr: float = _spec(0.0, 10.0, low_open=True)
     weight_decay: float = _spec(0.0, 1.0)
     clip_grad_norm: float = _spec(0.0)
     patience: int = _spec(1)
