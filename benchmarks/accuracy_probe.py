@@ -12,7 +12,7 @@ import time
 import numpy as np
 import torch
 
-from rnn_sentiment import encoding, metrics, params, paths, training
+from rnn_sentiment import cli, encoding, metrics, params, paths, training
 from rnn_sentiment.batching import Batcher
 from rnn_sentiment.inference import Predictor
 from rnn_sentiment.model import RNNClassifier
@@ -67,4 +67,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

@@ -9,7 +9,7 @@ import argparse
 
 import pandas as pd
 
-from rnn_sentiment import paths
+from rnn_sentiment import cli, paths
 from rnn_sentiment.tokenizer import tokenize, tokenize_series
 
 
@@ -30,4 +30,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

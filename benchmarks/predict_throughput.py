@@ -14,7 +14,7 @@ import time
 import pandas as pd
 import torch
 
-from rnn_sentiment import params, paths, training
+from rnn_sentiment import cli, params, paths, training
 from rnn_sentiment.batching import Batcher
 from rnn_sentiment.inference import Predictor
 
@@ -56,4 +56,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

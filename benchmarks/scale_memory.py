@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from rnn_sentiment import params, sources
+from rnn_sentiment import cli, params, sources
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ("ingest", "prepare_vocab", "encode", "train")
@@ -142,4 +142,4 @@ def report(results: dict, scales: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnn_sentiment import encoding, params, paths, training
+from rnn_sentiment import cli, encoding, params, paths, training
 from rnn_sentiment.batching import Batcher, crop_windows
 from rnn_sentiment.model import RNNClassifier, training_loss
 
@@ -156,4 +156,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

@@ -168,3 +168,22 @@ def test_every_numeric_parameter_out_of_range_or_mistyped_is_refused(raw, name, 
         params.parse(changed)
     message = str(caught.value)
     assert message.startswith(f"params.yaml: {name} must be") and "\n" not in message
+
+
+def test_overrides_set_section_keys_and_top_level_keys_as_dvc_exp_run_s_does():
+    config = params.load_with_overrides(["seed=7", "train.epochs=1", "model.cell=lstm"], PARAMS_YAML)
+    assert (config.seed, config.train.epochs, config.model.cell) == (7, 1, "lstm")
+
+
+@pytest.mark.parametrize("override, named", [
+    ("nosuch.key=1", "no section 'nosuch'"),
+    ("train.epochs", "expected section.key=value"),
+    ("=3", "expected section.key=value"),
+    ("model.hiden_dim=3", "unknown parameter model.hiden_dim"),
+    ("seeds=3", "unknown parameter seeds"),
+    ("train.epochs=0", "train.epochs must be >= 1"),
+])
+def test_a_bad_override_is_one_line_naming_it(override, named):
+    with pytest.raises(PipelineError) as caught:
+        params.load_with_overrides([override], PARAMS_YAML)
+    assert named in str(caught.value) and "\n" not in str(caught.value)

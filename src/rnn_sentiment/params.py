@@ -174,18 +174,24 @@ def load(path: str | Path = paths.PARAMS) -> Params:
 
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
-    """``section.key=value`` overrides (values parsed as YAML) set in raw params, as `dvc exp run -S` does."""
+    """``section.key=value`` or top-level ``key=value`` overrides (values parsed as YAML) set in raw
+    params, as `dvc exp run -S` does. Unknown names are left for ``parse`` to refuse."""
     for item in overrides:
-        key, _, value = item.partition("=")
+        key, equals, value = item.partition("=")
         section, _, name = key.partition(".")
-        if not name or section not in raw:
-            raise PipelineError(f"override {item!r}: expected section.key=value")
-        raw[section][name] = yaml.safe_load(value)
+        if not equals or not key:
+            raise PipelineError(f"override {item!r}: expected section.key=value or key=value")
+        if not name:
+            raw[key] = yaml.safe_load(value)
+        elif isinstance(raw.get(section), dict):
+            raw[section][name] = yaml.safe_load(value)
+        else:
+            raise PipelineError(f"override {item!r}: params.yaml has no section {section!r}")
     return raw
 
 
 def load_with_overrides(overrides: list[str], path: str | Path = paths.PARAMS) -> Params:
-    """params.yaml with ``section.key=value`` overrides applied."""
+    """params.yaml with ``section.key=value`` / ``key=value`` overrides applied."""
     return parse(apply_overrides(yaml.safe_load(Path(path).read_text(encoding="utf-8")), overrides))
 
 
