@@ -35,6 +35,11 @@ def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tenso
     return x.gather(1, index.unsqueeze(-1).expand_as(x))
 
 
+def real_steps(width: int, lengths: torch.Tensor) -> torch.Tensor:
+    """[batch, width] mask, True where a step holds a real token rather than padding."""
+    return torch.arange(width, device=lengths.device).unsqueeze(0) < lengths.unsqueeze(1)
+
+
 class RNNClassifier(nn.Module):
     def __init__(self, vocab_size: int, config: ModelParams):
         super().__init__()
@@ -68,13 +73,14 @@ class RNNClassifier(nn.Module):
         """``ids`` [batch, time] right-padded, ``lengths`` [batch] >= 1 -> logits [batch], the mean
         of the paths' logits; with ``per_path``, [batch, paths] (RNN first) for training."""
         lengths = lengths.to(ids.device)
-        paths = [self._rnn_logit(ids, lengths)]
+        real = real_steps(ids.size(1), lengths)
+        paths = [self._rnn_logit(ids, lengths, real)]
         if self.ngrams is not None:
-            paths.append(self._ngram_logit(ids, lengths))
+            paths.append(self._ngram_logit(ids, lengths, real))
         logits = torch.stack(paths, dim=1)
         return logits if per_path else logits.mean(dim=1)
 
-    def _rnn_logit(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def _rnn_logit(self, ids: torch.Tensor, lengths: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         x = self.dropout(self.embedding(ids))
         for i, directions in enumerate(self.layers):
             outputs = [directions[0](x)[0]]
@@ -84,19 +90,19 @@ class RNNClassifier(nn.Module):
             x = torch.cat(outputs, dim=-1) if len(outputs) == 2 else outputs[0]
             if i < len(self.layers) - 1:
                 x = self.dropout(x)
-        return self.head(self.dropout(self._pool(x, lengths))).squeeze(-1)
+        return self.head(self.dropout(self._pool(x, lengths, real))).squeeze(-1)
 
-    def _ngram_logit(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Mean weight over the text's words and hashed bigrams, plus a bias; padding masked out."""
+    def _ngram_logit(self, ids: torch.Tensor, lengths: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """Mean weight over the text's words and hashed bigrams, plus a bias; padding masked out
+        (a bigram is real when its second word is)."""
         ids = ids.long()
-        steps = torch.arange(ids.size(1), device=ids.device).unsqueeze(0)
-        words = self.ngrams(ids).squeeze(-1) * (steps < lengths.unsqueeze(1))
+        words = self.ngrams(ids).squeeze(-1) * real
         buckets = (ids[:, :-1] * BIGRAM_HASH + ids[:, 1:]) % self.config.ngram_buckets
-        bigrams = self.ngrams(self.vocab_size + buckets).squeeze(-1) * (steps[:, 1:] < lengths.unsqueeze(1))
+        bigrams = self.ngrams(self.vocab_size + buckets).squeeze(-1) * real[:, 1:]
         return (words.sum(dim=1) + bigrams.sum(dim=1)) / (2 * lengths - 1).to(words.dtype) + self.ngram_bias
 
-    def _pool(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        mask = (torch.arange(x.size(1), device=x.device).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(-1)
+    def _pool(self, x: torch.Tensor, lengths: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        mask = real.unsqueeze(-1)
         pooling = self.config.pooling
         if pooling == "last":
             last = x.gather(1, (lengths - 1).view(-1, 1, 1).expand(-1, 1, x.size(2))).squeeze(1)
