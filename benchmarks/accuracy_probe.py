@@ -12,11 +12,14 @@ import time
 import numpy as np
 import torch
 
-from rnn_sentiment import cli, encoding, metrics, params, paths, training
-from rnn_sentiment.batching import Batcher
-from rnn_sentiment.inference import Predictor
-from rnn_sentiment.model import RNNClassifier
-from rnn_sentiment.vocab import read as read_vocab
+from rnn_sentiment.core import cli, params, paths
+from rnn_sentiment.text import encoding, vocab
+from rnn_sentiment.evaluation import metrics
+from rnn_sentiment.model import runtime
+from rnn_sentiment.model.batching import Batcher
+from rnn_sentiment.model.network import SentimentClassifier
+from rnn_sentiment.model.predictor import Predictor
+from rnn_sentiment.training import loop
 
 # Hand-written short texts (not IMDB), label 1 = positive: the seed notebook's examples and their
 # kind. Full reviews say little about how a model treats three words; these show it.
@@ -44,18 +47,18 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     config = params.load_with_overrides(args.set)
-    device = training.choose_device(args.device)
+    device = runtime.choose_device(args.device)
     train, val = (Batcher(encoding.load(paths.ENCODED, name), device) for name in ("train", "val"))
-    training.configure_threads(config.train.threads)
-    training.seed_everything(config.seed)
-    tokens = read_vocab(paths.VOCAB)
-    model = RNNClassifier(len(tokens), config.model)
-    trainer = training.Trainer(model, config.train, config.seed, device, paths.CHECKPOINT)
+    runtime.configure_threads(config.train.threads)
+    runtime.seed_everything(config.seed)
+    tokens = vocab.read(paths.VOCAB)
+    model = SentimentClassifier(len(tokens), config.model)
+    trainer = loop.Trainer(model, config.train, config.seed, device)
     started = time.perf_counter()
-    state = trainer.fit(train, val, training.TrainState("probe", "probe"),
-                        on_epoch=lambda result: report_short_texts(f"epoch {result.epoch}", trainer.scored, tokens, config))
+    state = trainer.fit(train, val, loop.TrainState("probe", "probe"),
+                        on_epoch=lambda result, state: report_short_texts(f"epoch {result.epoch}", trainer.scored,
+                                                                          tokens, config))
     seconds = time.perf_counter() - started
-    paths.CHECKPOINT.unlink(missing_ok=True)
     model.load_state_dict(state.best_state)
     test = encoding.load(paths.ENCODED, "test")
     probabilities = Predictor(model, tokens, config.encode).predict_encoded(test, device)

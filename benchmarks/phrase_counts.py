@@ -9,8 +9,8 @@ import argparse
 
 import pandas as pd
 
-from rnn_sentiment import cli, paths
-from rnn_sentiment.tokenizer import tokenize, tokenize_series
+from rnn_sentiment.core import cli, paths
+from rnn_sentiment.text.tokenizer import tokenize, tokenize_series
 
 
 def main() -> None:

@@ -14,9 +14,10 @@ import time
 import pandas as pd
 import torch
 
-from rnn_sentiment import cli, params, paths, training
-from rnn_sentiment.batching import Batcher
-from rnn_sentiment.inference import Predictor
+from rnn_sentiment.core import cli, params, paths
+from rnn_sentiment.model import runtime
+from rnn_sentiment.model.batching import Batcher
+from rnn_sentiment.model.predictor import Predictor
 
 
 def best_of(rounds: int, work) -> float:
@@ -34,11 +35,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     config = params.load()
-    training.configure_threads(config.train.threads)
+    runtime.configure_threads(config.train.threads)
     predictor = Predictor.load(paths.MODEL)
     texts = (pd.read_parquet(paths.REVIEWS, columns=["text", "split"]).query("split == 'test'")["text"]
              .sample(n=args.reviews, random_state=config.seed).tolist())
-    batches = [(ids, lengths) for _, ids, lengths, _ in
+    batches = [(batch.ids, batch.lengths) for batch in
                Batcher(predictor.encode_texts(texts)).batches(predictor.batch_size)]
 
     @torch.inference_mode()

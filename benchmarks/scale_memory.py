@@ -28,7 +28,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from rnn_sentiment import cli, params, sources
+from rnn_sentiment.core import cli, params
+from rnn_sentiment.data import sources
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ("ingest", "prepare_vocab", "encode", "train")

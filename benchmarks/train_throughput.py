@@ -1,7 +1,7 @@
 """Train-stage epoch loop vs a bare PyTorch training step, side by side on the same batches.
 
 The bare step gets its batches pre-built in memory and does nothing but forward, backward,
-clip and step; the stage loop (rnn_sentiment.training.Trainer) does its real work: batching from
+clip and step; the stage loop (rnn_sentiment.training.loop.Trainer) does its real work: batching from
 the encoded arrays, progress bar, loss/accuracy bookkeeping. The ratio is the share of the bare
 step's throughput that the stage keeps. Also compares batching strategies for the same model:
 length-bucketed (the stage's), random pad-to-longest, and pack_padded_sequence.
@@ -10,17 +10,18 @@ length-bucketed (the stage's), random pad-to-longest, and pack_padded_sequence.
 """
 
 import argparse
-import dataclasses
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from rnn_sentiment import cli, encoding, params, paths, training
-from rnn_sentiment.batching import Batcher, crop_windows
-from rnn_sentiment.model import RNNClassifier, training_loss
+from rnn_sentiment.core import cli, params, paths
+from rnn_sentiment.text import encoding
+from rnn_sentiment.model import runtime
+from rnn_sentiment.model.batching import Batcher, crop_windows
+from rnn_sentiment.model.network import PathLogits, SentimentClassifier, training_loss
+from rnn_sentiment.training import loop
 
 
 def subset(split: encoding.EncodedSplit, count: int, seed: int) -> encoding.EncodedSplit:
@@ -42,7 +43,7 @@ def bare_epoch(model, optimizer, batches, config, device, averaged=None) -> floa
     started = time.perf_counter()
     for ids, lengths, labels in batches:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp and device.type == "cuda"):
-            path_logits = model(ids, lengths, per_path=True).float()
+            path_logits = model(ids, lengths).float()
         loss = training_loss(path_logits, labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -55,10 +56,10 @@ def bare_epoch(model, optimizer, batches, config, device, averaged=None) -> floa
     return time.perf_counter() - started
 
 
-def stage_epoch(trainer: training.Trainer, data: Batcher, epoch: int, device) -> float:
+def stage_epoch(trainer: loop.Trainer, data: Batcher, epoch: int, device) -> float:
     sync(device)
     started = time.perf_counter()
-    trainer._train_epoch(data, epoch)
+    trainer.train_epoch(data, epoch)
     sync(device)
     return time.perf_counter() - started
 
@@ -67,21 +68,21 @@ def stage_batches(data: Batcher, config: params.Params) -> list:
     """Exactly the stage's epoch-1 batches, short-text crops included."""
     crops = np.random.default_rng([config.seed, 1, 0])
     out = []
-    for index, ids, lengths, labels in data.batches(config.train.batch_size, seed=config.seed * 100_003 + 1,
-                                                    shuffle=True):
+    for batch in data.batches(config.train.batch_size, seed=config.seed * 100_003 + 1, shuffle=True):
         if config.train.crop_share > 0:
-            ids, lengths, _ = crop_windows(ids, data.length_array[index], config.train.crop_share, crops)
-        out.append((ids, lengths, labels))
+            batch = crop_windows(batch, data.length_array[batch.rows], config.train.crop_share, crops)
+        out.append((batch.ids, batch.lengths, batch.labels))
     return out
 
 
 def strategy_batches(data: Batcher, strategy: str, batch_size: int, seed: int):
     """Same reviews, three ways of batching them."""
     if strategy == "bucketed":
-        return [(ids, lengths, labels) for _, ids, lengths, labels in data.batches(batch_size, seed=seed, shuffle=True)]
-
-    order = np.random.default_rng(seed).permutation(len(data))
-    return [data.gather(order[start:start + batch_size]) for start in range(0, len(order), batch_size)]
+        batches = data.batches(batch_size, seed=seed, shuffle=True)
+    else:
+        order = np.random.default_rng(seed).permutation(len(data))
+        batches = (data.gather(order[start:start + batch_size]) for start in range(0, len(order), batch_size))
+    return [(batch.ids, batch.lengths, batch.labels) for batch in batches]
 
 
 class PackedBiRNN(nn.Module):
@@ -95,12 +96,12 @@ class PackedBiRNN(nn.Module):
                         bidirectional=config.bidirectional, batch_first=True)
         self.head = nn.Linear(config.hidden_dim * (2 if config.bidirectional else 1), 1)
 
-    def forward(self, ids, lengths, per_path=False):
+    def forward(self, ids, lengths):
+        """[batch, 1]: one path's logits, the shape training_loss takes."""
         packed = nn.utils.rnn.pack_padded_sequence(self.embedding(ids), lengths.cpu(), batch_first=True,
                                                    enforce_sorted=False)
         out, _ = nn.utils.rnn.pad_packed_sequence(self.rnn(packed)[0], batch_first=True)
-        logits = self.head(out.amax(dim=1))
-        return logits if per_path else logits.squeeze(-1)
+        return self.head(out.amax(dim=1))
 
 
 def main() -> None:
@@ -114,24 +115,25 @@ def main() -> None:
     args = parser.parse_args()
 
     config = params.load_with_overrides(args.set)
-    device = training.choose_device(args.device)
-    training.configure_threads(config.train.threads)
+    device = runtime.choose_device(args.device)
+    runtime.configure_threads(config.train.threads)
     vocab_size = sum(1 for _ in open(paths.VOCAB, encoding="utf-8")) - 1
     data = Batcher(subset(encoding.load(paths.ENCODED, "train"), args.reviews, config.seed), device)
     tokens = int(data.length_array.sum())
     print(f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else f'{torch.get_num_threads()} threads'}), "
-          f"{len(data)} reviews, {tokens:,} real tokens, model {dataclasses.asdict(config.model)}, "
+          f"{len(data)} reviews, {tokens:,} real tokens, model {config.model.model_dump()}, "
           f"batch {config.train.batch_size}, amp {config.train.amp}")
 
     torch.manual_seed(config.seed)
-    model = RNNClassifier(vocab_size, config.model).to(device)
-    trainer = training.Trainer(model, config.train, config.seed, device, Path("/dev/null"))
+    model = SentimentClassifier(vocab_size, config.model).to(device)
+    trainer = loop.Trainer(model, config.train, config.seed, device)
     batches = stage_batches(data, config)
     cropped_tokens = sum(int(lengths.sum()) for _, lengths, _ in batches)  # as the stage counts them
-    bare_epoch(model, trainer.optimizer, batches[:3], config.train, device)  # warm-up
+    bare_epoch(PathLogits(model), trainer.optimizer, batches[:3], config.train, device)  # warm-up
     bare_times, stage_times = [], []
     for round_ in range(args.rounds):
-        bare_times.append(bare_epoch(model, trainer.optimizer, batches, config.train, device, trainer.averaged))
+        bare_times.append(bare_epoch(PathLogits(model), trainer.optimizer, batches, config.train, device,
+                                     trainer.averaged))
         stage_times.append(stage_epoch(trainer, data, 1, device))
     bare, stage = cropped_tokens / min(bare_times), cropped_tokens / min(stage_times)
     print(f"bare step:        {bare:12,.0f} tokens/s")
@@ -141,11 +143,11 @@ def main() -> None:
     if args.skip_strategies:
         return
     results = {}
-    recurrent_only = dataclasses.replace(config.model, ngram_buckets=0)  # batching concerns the RNN alone
+    recurrent_only = config.model.model_copy(update={"ngram_buckets": 0})  # batching concerns the RNN alone
     for name in ("bucketed", "pad_to_longest", "packed"):
         torch.manual_seed(config.seed)
         net = (PackedBiRNN(vocab_size, recurrent_only) if name == "packed"
-               else RNNClassifier(vocab_size, recurrent_only)).to(device)
+               else PathLogits(SentimentClassifier(vocab_size, recurrent_only))).to(device)
         optimizer = torch.optim.Adam(net.parameters(), lr=config.train.lr)
         batching = "pad_to_longest" if name == "packed" else name  # packing takes random batches as they come
         chosen = strategy_batches(data, batching, config.train.batch_size, 7)

@@ -6,15 +6,17 @@ so memory stays flat however large the corpus.
 
 from contextlib import ExitStack
 
-from rnn_sentiment import atomic, cli, encoding, params, paths, reviews, tokenizer, vocab
+from rnn_sentiment.core import cli, files, params, paths
+from rnn_sentiment.data import reviews
+from rnn_sentiment.text import encoding, tokenizer, vocab
 
 
 def main() -> None:
     config = params.load().encode
     index = vocab.read(paths.VOCAB)
     sizes = reviews.split_sizes(paths.REVIEWS)
-    with atomic.atomic_dir(paths.ENCODED) as out, ExitStack() as files:
-        writers = {name: files.enter_context(encoding.SplitWriter(out, name, sizes.get(name, 0), config.max_len))
+    with files.atomic_dir(paths.ENCODED) as out, ExitStack() as stack:
+        writers = {name: stack.enter_context(encoding.SplitWriter(out, name, sizes.get(name, 0), config.max_len))
                    for name in encoding.SPLITS}
         for chunk in reviews.chunks(paths.REVIEWS, ["text", "label", "split"]):
             for name, writer in writers.items():
@@ -24,7 +26,7 @@ def main() -> None:
                     writer.append(tokens, encoding.encode(tokens, rows["label"].to_numpy(), index,
                                                           config.max_len, config.truncate))
         stats = {name: writer.close() for name, writer in writers.items()}
-    atomic.write_json(paths.ENCODE_STATS, stats)
+    files.write_json(paths.ENCODE_STATS, stats)
 
 
 if __name__ == "__main__":

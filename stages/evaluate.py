@@ -1,4 +1,5 @@
-"""Stage evaluate: score the best model once on the test split; metrics, plots and registry."""
+"""Stage evaluate: score the best model once on the test split; log metrics, plots and the registry
+decision to the model's MLflow run; then write metrics.json and the plot files."""
 
 import tempfile
 from pathlib import Path
@@ -7,58 +8,73 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from rnn_sentiment import atomic, cli, encoding, figures, metrics, params, paths, registry, tracking
-from rnn_sentiment.inference import LABELS, Predictor
-from rnn_sentiment.training import choose_device
+from rnn_sentiment.core import cli, files, params, paths
+from rnn_sentiment.text import encoding
+from rnn_sentiment.evaluation import figures, metrics
+from rnn_sentiment.model import runtime
+from rnn_sentiment.model.predictor import LABELS, Predictor
+from rnn_sentiment.tracking import registry, store
 
 WORST = 20
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    with atomic.atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False)
-
-
 def main() -> None:
     config = params.load()
-    run = tracking.read_run_info(paths.RUN_INFO)
+    run = store.read_run_info(paths.RUN_INFO)
+    runtime.configure_threads(config.train.threads)
     predictor = Predictor.load(paths.MODEL)
     test = encoding.load(paths.ENCODED, "test")
     texts = pd.read_parquet(paths.REVIEWS, columns=["text", "split"]).query("split == 'test'")["text"]
-    tracking.connect(config.mlflow.experiment)
+    store.connect(config.mlflow.experiment)
 
     labels = np.asarray(test.labels).astype(int)
-    probabilities = predictor.predict_encoded(test, choose_device(config.train.device))
+    probabilities = predictor.predict_encoded(test, runtime.choose_device(config.train.device))
     scores = {k: round(v, 6) for k, v in metrics.classification_metrics(labels, probabilities).items()}
-    confusion = metrics.confusion_rows(labels, probabilities, LABELS)
-    roc = metrics.roc_curve(labels, probabilities)
-    pr = metrics.precision_recall_curve(labels, probabilities)
+    tables = {
+        paths.CONFUSION: metrics.confusion_rows(labels, probabilities, LABELS),
+        paths.ROC: metrics.roc_curve(labels, probabilities),
+        paths.PRECISION_RECALL: metrics.precision_recall_curve(labels, probabilities),
+        paths.MISCLASSIFIED: misclassified(labels, probabilities, texts),
+    }
+    with store.tracked("logging the evaluation"), mlflow.start_run(run_id=run["run_id"]):
+        log_evaluation(scores, tables)
+        mlflow.set_tags(registry.register_and_promote(
+            run["model_uri"], config.mlflow.registered_model, config.mlflow.alias, scores["accuracy"]))
+    for path, frame in tables.items():
+        write_csv(frame, path)
+    files.write_json(paths.METRICS, scores)
+
+
+def misclassified(labels: np.ndarray, probabilities: np.ndarray, texts: pd.Series) -> pd.DataFrame:
+    """The WORST test reviews the model got wrong most confidently."""
     confidence = np.abs(probabilities - 0.5)
     wrong = np.flatnonzero((probabilities >= 0.5) != labels)
     worst = wrong[np.argsort(-confidence[wrong], kind="stable")[:WORST]]
-    misclassified = pd.DataFrame({
+    return pd.DataFrame({
         "label": np.array(LABELS)[labels[worst]],
         "probability_positive": probabilities[worst].round(6),
         "text": texts.iloc[worst].str.slice(0, 600).to_numpy(),
     })
 
-    write_csv(confusion, paths.CONFUSION)
-    write_csv(roc, paths.ROC)
-    write_csv(pr, paths.PRECISION_RECALL)
-    write_csv(misclassified, paths.MISCLASSIFIED)
-    with tracking.tracked("logging the evaluation"), mlflow.start_run(run_id=run["run_id"]):
-        mlflow.log_metrics({f"test.{k}": v for k, v in scores.items()})
-        mlflow.set_tags(tracking.input_tags([paths.MODEL, *sorted(paths.ENCODED.glob("test_*.npy")), paths.REVIEWS]))
-        with tempfile.TemporaryDirectory() as scratch:
-            scratch = Path(scratch)
-            for png in (figures.confusion(confusion, scratch / "confusion_matrix.png"),
-                        figures.curve(roc, "fpr", "tpr", "ROC curve", scratch / "roc_curve.png"),
-                        figures.curve(pr, "recall", "precision", "precision-recall", scratch / "pr_curve.png")):
-                mlflow.log_artifact(str(png), "plots")
-        mlflow.log_artifact(str(paths.MISCLASSIFIED), "evaluation")
-        mlflow.set_tags(registry.register_and_promote(
-            run["model_uri"], config.mlflow.registered_model, config.mlflow.alias, scores["accuracy"]))
-    atomic.write_json(paths.METRICS, scores)
+
+def log_evaluation(scores: dict, tables: dict[Path, pd.DataFrame]) -> None:
+    mlflow.log_metrics({f"test.{k}": v for k, v in scores.items()})
+    mlflow.set_tags(store.input_tags([paths.MODEL, *sorted(paths.ENCODED.glob("test_*.npy")), paths.REVIEWS]))
+    roc, pr = tables[paths.ROC], tables[paths.PRECISION_RECALL]
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        for png in (figures.confusion(tables[paths.CONFUSION], scratch / "confusion_matrix.png"),
+                    figures.curve(roc, "fpr", "tpr", "ROC curve", scratch / "roc_curve.png"),
+                    figures.curve(pr, "recall", "precision", "precision-recall", scratch / "pr_curve.png")):
+            mlflow.log_artifact(str(png), "plots")
+        worst = scratch / paths.MISCLASSIFIED.name
+        tables[paths.MISCLASSIFIED].to_csv(worst, index=False)
+        mlflow.log_artifact(str(worst), "evaluation")
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    with files.atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
-"""Stage fetch: make sure data.source exists, downloading the official IMDB tarball if it is missing."""
+"""Stage fetch: download the official IMDB tarball into data/raw/imdb/ when data.source names it."""
 
-from rnn_sentiment import cli, fetch, params
+from rnn_sentiment.core import cli, params
+from rnn_sentiment.data import fetch
 
 
 def main() -> None:
-    data = params.load().data
-    fetch.ensure_source(data.source, data.url, data.sha256)
+    fetch.fetch(params.load().data)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ The source streams through in chunks (see reviews.py), so its size is bounded by
 import tempfile
 from pathlib import Path
 
-from rnn_sentiment import atomic, cli, params, paths, reviews, sources, splits
+from rnn_sentiment.core import cli, files, params, paths
+from rnn_sentiment.data import reviews, sources, splits
 
 
 def main() -> None:
@@ -20,10 +21,10 @@ def main() -> None:
         duplicates = splits.count_train_test_duplicates(chosen)
         if duplicates:
             splits.warn(f"{source}: {duplicates} test reviews also appear verbatim in train/val")
-        with atomic.atomic_path(paths.REVIEWS) as tmp:
+        with files.atomic_path(paths.REVIEWS) as tmp:
             reviews.write(spooled, chosen, tmp)
     counts = chosen.groupby(["split", "label"]).size()
-    atomic.write_json(paths.DATA_STATS, {
+    files.write_json(paths.DATA_STATS, {
         **{f"{split}_{'pos' if label else 'neg'}": int(n) for (split, label), n in counts.items()},
         "test_duplicates_of_train": duplicates,
     })

@@ -1,7 +1,8 @@
-"""Stage train: fit the RNN on train, select the best epoch on val, log everything to MLflow."""
+"""Stage train: fit the classifier on train, keeping the best epoch on val; write it; log it to MLflow."""
 
 import dataclasses
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -9,11 +10,15 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from rnn_sentiment import atomic, cli, distributed, encoding, figures, mlflow_model, params, paths, tracking, training, vocab
-from rnn_sentiment.batching import Batcher
-from rnn_sentiment.fingerprint import training_fingerprint
-from rnn_sentiment.inference import save_bundle
-from rnn_sentiment.model import RNNClassifier
+from rnn_sentiment.core import cli, files, params, paths
+from rnn_sentiment.text import encoding, vocab
+from rnn_sentiment.evaluation import figures
+from rnn_sentiment.model import runtime, torch_files
+from rnn_sentiment.model.batching import Batcher
+from rnn_sentiment.model.network import SentimentClassifier
+from rnn_sentiment.tracking import logged_models, store
+from rnn_sentiment.training import distributed, loop
+from rnn_sentiment.training.fingerprint import training_fingerprint
 
 
 def upstream_metrics() -> dict[str, float]:
@@ -31,62 +36,83 @@ def main() -> None:
     if config.train.processes > 1 and not distributed.under_torchrun():
         sys.exit(distributed.relaunch(config.train.processes))
     world = distributed.world_from_env()
-    device = distributed.device_for(world, training.choose_device(config.train.device))
-    distributed.join(world, device)
-    try:
-        train_and_log(config, world, device)
-    finally:
-        distributed.leave(world)
+    device = distributed.device_for(world, runtime.choose_device(config.train.device))
+    with distributed.process_group(world, device):
+        tokens = vocab.read(paths.VOCAB)
+        train, val = (Batcher(encoding.load(paths.ENCODED, name), device) for name in ("train", "val"))
+        runtime.configure_threads(config.train.threads, world.local_size)
+        runtime.seed_everything(config.seed)
+        model = SentimentClassifier(len(tokens), config.model)
+        trainer = loop.Trainer(model, config.train, config.seed, device, world)
+        fingerprint = training_fingerprint(config, [paths.VOCAB, *sorted(paths.ENCODED.glob("*.npy"))])
+        state = trainer.resume(paths.CHECKPOINT, fingerprint) or loop.TrainState(fingerprint, run_id="")
+        if not world.is_main:  # the other ranks train their share of each epoch; rank 0 writes and logs
+            trainer.fit(train, val, state, on_epoch=lambda result, state: None)
+            return
+        if state.history:
+            print(f"resuming from {paths.CHECKPOINT} after epoch {len(state.history)}", file=sys.stderr)
+        experiment_id = store.connect(config.mlflow.experiment)
+        with store.tracked("logging the training run"), \
+                mlflow.start_run(run_id=state.run_id or None, experiment_id=experiment_id) as run:
+            if not state.run_id:
+                state.run_id = run.info.run_id
+                log_run_inputs(config, device, world)
+            state = trainer.fit(train, val, state, on_epoch=lambda result, state: end_of_epoch(trainer, result, state))
+            model.load_state_dict(state.best_state)
+            history = pd.DataFrame([dataclasses.asdict(h) for h in state.history])
+            summary = {**summarize(history, state), "mlflow_run_id": state.run_id}
+            with tempfile.TemporaryDirectory() as scratch:
+                bundle = Path(scratch) / paths.MODEL.name
+                torch_files.save_bundle(bundle, model.cpu(), tokens, config.encode)
+                uris = log_outputs(config, model, bundle, history, summary)
+                write_outputs(bundle, history, summary, experiment_id, uris)
+        paths.CHECKPOINT.unlink(missing_ok=True)
 
 
-def train_and_log(config: params.Params, world: distributed.World, device) -> None:
-    tokens = vocab.read(paths.VOCAB)
-    train, val = (Batcher(encoding.load(paths.ENCODED, name), device) for name in ("train", "val"))
-    training.configure_threads(config.train.threads, world.local_size)
-    training.seed_everything(config.seed)
-    model = RNNClassifier(len(tokens), config.model)
-    trainer = training.Trainer(model, config.train, config.seed, device, paths.CHECKPOINT, world)
-    fingerprint = training_fingerprint(config, [paths.VOCAB, *sorted(paths.ENCODED.glob("*.npy"))])
-    state = trainer.resume(fingerprint)
-    if not world.is_main:
-        trainer.fit(train, val, state or training.TrainState(fingerprint, run_id=""), on_epoch=lambda result: None)
-        return
-    if state:
-        print(f"resuming from {paths.CHECKPOINT} after epoch {len(state.history)}", file=sys.stderr)
-    state = state or training.TrainState(fingerprint, run_id="")
-    experiment_id = tracking.connect(config.mlflow.experiment)
+def log_run_inputs(config: params.Params, device, world: distributed.World) -> None:
+    mlflow.log_params(params.flatten(config))
+    mlflow.set_tags({**store.run_tags(paths.REVIEWS), "device": str(device), "processes": str(world.size),
+                     **store.input_tags([paths.VOCAB, paths.ENCODED])})
+    mlflow.log_metrics(upstream_metrics())
 
-    with tracking.tracked("logging the training run"), \
-            mlflow.start_run(run_id=state.run_id or None, experiment_id=experiment_id) as run:
-        if not state.run_id:
-            state.run_id = run.info.run_id
-            mlflow.log_params(params.flatten(config))
-            mlflow.set_tags({**tracking.run_tags(paths.REVIEWS), "device": str(device), "processes": str(world.size),
-                             **tracking.input_tags([paths.VOCAB, paths.ENCODED])})
-            mlflow.log_metrics(upstream_metrics())
-        state = trainer.fit(train, val, state, on_epoch=lambda result: mlflow.log_metrics(
-            {k: v for k, v in dataclasses.asdict(result).items() if k != "epoch"}, step=result.epoch))
 
-        model.load_state_dict(state.best_state)
-        save_bundle(paths.MODEL, model.cpu(), tokens, config.encode)
-        history = pd.DataFrame([dataclasses.asdict(h) for h in state.history])
-        with atomic.atomic_path(paths.HISTORY) as tmp:
-            history.round(6).to_csv(tmp, index=False)
-        summary = {
-            "best_epoch": state.best_epoch,
-            "best_val_accuracy": state.best_val_accuracy,
-            "epochs_run": len(state.history),
-            "train_seconds": round(float(history["seconds"].sum()), 1),
-            "tokens_per_second": round(float(history["tokens_per_second"].mean()), 1),
-        }
-        mlflow.log_metrics({k: float(v) for k, v in summary.items()})
-        with tempfile.TemporaryDirectory() as scratch:
-            mlflow.log_artifact(str(figures.history(history, Path(scratch) / "training_curves.png")), "plots")
-        logged = mlflow_model.log_model(paths.MODEL)
-        network = mlflow_model.log_network(model, paths.VOCAB, config.encode.max_len)
-    atomic.write_json(paths.TRAIN_STATS, {**summary, "mlflow_run_id": state.run_id})  # shown by `dvc exp show`
-    tracking.write_run_info(paths.RUN_INFO, state.run_id, experiment_id, logged.model_uri, network.model_uri)
-    paths.CHECKPOINT.unlink(missing_ok=True)
+def end_of_epoch(trainer: loop.Trainer, result: loop.EpochResult, state: loop.TrainState) -> None:
+    mlflow.log_metrics({k: v for k, v in dataclasses.asdict(result).items() if k != "epoch"}, step=result.epoch)
+    trainer.save(paths.CHECKPOINT, state)
+    print(loop.describe(result), file=sys.stderr)
+
+
+def summarize(history: pd.DataFrame, state: loop.TrainState) -> dict:
+    return {
+        "best_epoch": state.best_epoch,
+        "best_val_accuracy": state.best_val_accuracy,
+        "epochs_run": len(state.history),
+        "train_seconds": round(float(history["seconds"].sum()), 1),
+        "tokens_per_second": round(float(history["tokens_per_second"].mean()), 1),
+    }
+
+
+def log_outputs(config: params.Params, model: SentimentClassifier, bundle: Path, history: pd.DataFrame,
+                summary: dict) -> tuple[str, str]:
+    """The summary, the curves and both MLflow models; returns the two model URIs."""
+    mlflow.log_metrics({k: float(v) for k, v in summary.items() if k != "mlflow_run_id"})
+    with tempfile.TemporaryDirectory() as scratch:
+        mlflow.log_artifact(str(figures.history(history, Path(scratch) / "training_curves.png")), "plots")
+    logged = logged_models.log_model(bundle)
+    network = logged_models.log_network(model, paths.VOCAB, config.encode.max_len)
+    return logged.model_uri, network.model_uri
+
+
+def write_outputs(bundle: Path, history: pd.DataFrame, summary: dict, experiment_id: str,
+                  uris: tuple[str, str]) -> None:
+    """Last, once MLflow holds the run: models/, the per-epoch history and reports/train.json
+    (a column of `dvc exp show`). A failure before this leaves the previous outputs as they were."""
+    with files.atomic_path(paths.MODEL) as tmp:
+        shutil.copyfile(bundle, tmp)
+    with files.atomic_path(paths.HISTORY) as tmp:
+        history.round(6).to_csv(tmp, index=False)
+    files.write_json(paths.TRAIN_STATS, summary)
+    store.write_run_info(paths.RUN_INFO, summary["mlflow_run_id"], experiment_id, *uris)
 
 
 if __name__ == "__main__":

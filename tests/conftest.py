@@ -48,7 +48,7 @@ def write_imdb_tarball(path: Path, per_folder: int = 60, seed: int = 0) -> Path:
 
 
 SMALL_PARAMS = {
-    "data": {"source": "data/raw/aclImdb_v1.tar.gz", "url": ""},
+    "data": {"url": ""},
     "vocab": {"min_freq": 1, "max_size": 1000},
     "encode": {"max_len": 64},
     "model": {"embed_dim": 16, "hidden_dim": 16, "dropout": 0.3},
@@ -87,7 +87,7 @@ def make_project(root: Path, params: dict | None = None, tarball: bool = True) -
     """A git + DVC repo holding this project's pipeline and a synthetic dataset."""
     repo = root / "project"
     repo.mkdir()
-    for name in ("dvc.yaml", "params.yaml", ".gitignore"):
+    for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"):
         shutil.copy(PROJECT / name, repo / name)
     for folder in ("stages", "src"):
         shutil.copytree(PROJECT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
@@ -96,9 +96,6 @@ def make_project(root: Path, params: dict | None = None, tarball: bool = True) -
     update_params(repo, SMALL_PARAMS)
     if params:
         update_params(repo, params)
-    if tarball:
-        (repo / "data/raw").mkdir(parents=True)
-        write_imdb_tarball(repo / "data/raw/aclImdb_v1.tar.gz")
     run(["git", "init", "-q"], repo)
     run(["git", "config", "user.email", "test@example.com"], repo)
     run(["git", "config", "user.name", "test"], repo)
@@ -106,6 +103,9 @@ def make_project(root: Path, params: dict | None = None, tarball: bool = True) -
     dvc("config", "core.analytics", "false", cwd=repo)
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-qm", "fixture"], repo)
+    if tarball:  # where the download would put it
+        (repo / "data/raw/imdb").mkdir(parents=True)
+        write_imdb_tarball(repo / "data/raw/imdb/aclImdb_v1.tar.gz")
     return repo
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnn_sentiment import encoding
-from rnn_sentiment.batching import Batcher, bucketed_batches
+from rnn_sentiment.text import encoding
+from rnn_sentiment.model.batching import Batcher, bucketed_batches
 
 VOCAB = pd.Index(["<pad>", "<unk>"] + [f"t{i}" for i in range(50)])
 
@@ -31,8 +31,8 @@ def test_every_row_is_in_exactly_one_batch_and_batches_hold_similar_lengths():
 
 def test_shards_split_one_epoch_between_ranks_with_equal_counts():
     batcher = Batcher(encoding.EncodedSplit(np.ones((103, 4), np.int32), np.full(103, 4, np.int32), np.zeros(103, np.int8)))
-    whole = [index.tolist() for index, *_ in batcher.batches(10, seed=1, shuffle=True)]
-    shards = [[index.tolist() for index, *_ in batcher.batches(10, seed=1, shuffle=True, shard=r, shards=3)]
+    whole = [batch.rows.tolist() for batch in batcher.batches(10, seed=1, shuffle=True)]
+    shards = [[batch.rows.tolist() for batch in batcher.batches(10, seed=1, shuffle=True, shard=r, shards=3)]
               for r in range(3)]
     assert [len(s) for s in shards] == [3, 3, 3]  # 11 batches: the last two are dropped so ranks stay in step
     assert sorted(b for s in shards for b in s) == sorted(whole[:9])
@@ -45,9 +45,10 @@ def test_on_cpu_batches_read_through_the_memory_map_and_match_an_in_memory_split
     assert isinstance(batcher.ids, np.memmap), "the id matrix is not loaded, only mapped"
     reference = Batcher(encoding.EncodedSplit(np.array(in_memory.ids), in_memory.lengths, in_memory.labels))
     pairs = zip(batcher.batches(8, seed=2, shuffle=True), reference.batches(8, seed=2, shuffle=True), strict=True)
-    for (index, ids, lengths, labels), (ref_index, ref_ids, ref_lengths, ref_labels) in pairs:
-        assert index.tolist() == ref_index.tolist()
-        assert ids.dtype == torch.int64 and ids.shape == (len(index), int(lengths.max()))
-        for mine, theirs in ((ids, ref_ids), (lengths, ref_lengths), (labels, ref_labels)):
+    for batch, ref in pairs:
+        assert batch.rows.tolist() == ref.rows.tolist()
+        assert batch.ids.dtype == torch.int64 and batch.ids.shape == (len(batch.rows), int(batch.lengths.max()))
+        for mine, theirs in ((batch.ids, ref.ids), (batch.lengths, ref.lengths), (batch.labels, ref.labels)):
             assert torch.equal(mine, theirs)
-        assert torch.equal(ids, torch.from_numpy(in_memory.ids[index, :ids.shape[1]]).long())
+        assert batch.tokens == ref.tokens == int(batch.lengths.sum())
+        assert torch.equal(batch.ids, torch.from_numpy(in_memory.ids[batch.rows, :batch.ids.shape[1]]).long())

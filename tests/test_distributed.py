@@ -39,15 +39,15 @@ def test_two_gloo_processes_train_and_rank0_alone_writes(ddp_project):
 def test_two_processes_with_the_same_seed_rerun_to_the_same_result(ddp_project):
     import torch
 
-    from rnn_sentiment.inference import load_checkpoint
+    from rnn_sentiment.model.torch_files import load
 
     repo, _ = ddp_project
     first = (repo / "metrics.json").read_bytes()
-    weights = load_checkpoint(repo / "models/model.pt")["state_dict"]
+    weights = load(repo / "models/model.pt")["state_dict"]
     history = (repo / "reports/plots/history.csv").read_text().splitlines()
     dvc("repro", "--force", "--single-item", "train", cwd=repo)
     dvc("repro", "--force", "--single-item", "evaluate", cwd=repo)
-    again = load_checkpoint(repo / "models/model.pt")["state_dict"]
+    again = load(repo / "models/model.pt")["state_dict"]
     assert all(torch.equal(weights[name], again[name]) for name in weights)
     strip = lambda rows: [",".join(r.split(",")[:5]) for r in rows]  # epoch, losses, accuracies  # noqa: E731
     assert strip((repo / "reports/plots/history.csv").read_text().splitlines()) == strip(history)

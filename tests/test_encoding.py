@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnn_sentiment import encoding
-from rnn_sentiment.errors import PipelineError
-from rnn_sentiment.vocab import PAD_ID, UNK_ID
+from rnn_sentiment.text import encoding
+from rnn_sentiment.core.errors import PipelineError
+from rnn_sentiment.text.vocab import PAD_ID, UNK_ID
 
 # "t0" .. "t29" have ids 2 .. 31.
 VOCAB = pd.Index(["<pad>", "<unk>"] + [f"t{i}" for i in range(30)])

@@ -17,10 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import run
-from rnn_sentiment import tokenizer
-from rnn_sentiment.inference import Predictor, save_bundle
-from rnn_sentiment.model import RNNClassifier
-from rnn_sentiment.params import EncodeParams, ModelParams
+from rnn_sentiment.text import tokenizer
+from rnn_sentiment.model.network import SentimentClassifier
+from rnn_sentiment.model.predictor import Predictor
+from rnn_sentiment.model.torch_files import save_bundle
+from rnn_sentiment.core.params import EncodeParams, ModelParams
 
 MAX_LEN = 50
 ANY_TEXT = st.text(alphabet=st.characters(codec=None, categories=None), max_size=300)  # surrogates too
@@ -32,8 +33,9 @@ FIVE_MB = ("An endless review. " * 276_000)[: 5 * 1024 * 1024]
 def predictor() -> Predictor:
     torch.manual_seed(0)
     vocab = pd.Index(["<pad>", "<unk>", "great", "awful", "!", "."])
-    model = RNNClassifier(len(vocab), ModelParams("gru", 8, 8, 1, True, 0.0, "max_mean", 0))
-    return Predictor(model, vocab, EncodeParams(MAX_LEN, "head_tail"))
+    model = SentimentClassifier(len(vocab), ModelParams(cell="gru", embed_dim=8, hidden_dim=8, num_layers=1, bidirectional=True,
+                                                     dropout=0.0, pooling="max_mean", ngram_buckets=0))
+    return Predictor(model, vocab, EncodeParams(max_len=MAX_LEN, truncate="head_tail"))
 
 
 @given(ANY_TEXT)
@@ -77,7 +79,7 @@ def bundle(tmp_path_factory, predictor):
 
 def test_predict_command_on_hostile_stdin(bundle):
     lines = ["", "   ", "\x00\x01\x1b[31m", "\u202eevil\u200b", "😀" * 1000, "great!", FIVE_MB]
-    result = run([sys.executable, "-m", "rnn_sentiment.predict", "--model", str(bundle), "--format", "jsonl"],
+    result = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", str(bundle), "--format", "jsonl"],
                  bundle.parent, stdin="\n".join(lines) + "\n")
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rows) == 5, "blank lines are skipped, every other line gets one prediction"
@@ -87,7 +89,7 @@ def test_predict_command_on_hostile_stdin(bundle):
 def test_predict_command_refuses_non_utf8_stdin_in_one_line(bundle):
     import subprocess
 
-    result = subprocess.run([sys.executable, "-m", "rnn_sentiment.predict", "--model", str(bundle)],
+    result = subprocess.run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", str(bundle)],
                             input=b"fine\ncaf\xe9\n", capture_output=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.decode() == "error: stdin: not UTF-8 (bad byte at offset 8)\n"

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from rnn_sentiment import metrics
+from rnn_sentiment.evaluation import metrics
 
 
 def example(tp: int, fp: int, fn: int, tn: int, rng: np.random.Generator):

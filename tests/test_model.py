@@ -5,9 +5,9 @@ import itertools
 import pytest
 import torch
 
-from rnn_sentiment.model import RNNClassifier, reverse_within_length, training_loss
-from rnn_sentiment.params import ModelParams
-from rnn_sentiment.vocab import PAD_ID
+from rnn_sentiment.model.network import SentimentClassifier, reverse_within_length, training_loss
+from rnn_sentiment.core.params import ModelParams
+from rnn_sentiment.text.vocab import PAD_ID
 
 VOCAB_SIZE = 50
 SHORT, LONG = 5, 23
@@ -28,9 +28,9 @@ def config(cell="gru", bidirectional=True, pooling="max_mean", num_layers=1, dro
                        bidirectional=bidirectional, dropout=dropout, pooling=pooling, ngram_buckets=ngram_buckets)
 
 
-def build(seed: int = 0, **kwargs) -> RNNClassifier:
+def build(seed: int = 0, **kwargs) -> SentimentClassifier:
     torch.manual_seed(seed)
-    return RNNClassifier(VOCAB_SIZE, config(**kwargs)).eval()
+    return SentimentClassifier(VOCAB_SIZE, config(**kwargs)).eval()
 
 
 GRID = list(itertools.product(["rnn", "gru", "lstm"], [False, True], ["last", "max", "mean", "max_mean"], [1, 2]))
@@ -64,12 +64,12 @@ def test_a_review_gets_the_same_logit_alone_and_right_padded_in_a_batch(cell, bi
         assert torch.allclose(model(garbage, torch.tensor([LONG, SHORT]))[1], alone[0], atol=1e-5)
 
 
-def with_random_ngram_weights(**kwargs) -> RNNClassifier:
+def with_random_ngram_weights(**kwargs) -> SentimentClassifier:
     """N-gram weights start at zero; random ones make the bag's path visible to the assertions."""
     model = build(ngram_buckets=97, **kwargs)
     with torch.no_grad():
-        model.ngrams.weight.normal_(generator=torch.Generator().manual_seed(5))
-        model.ngram_bias.fill_(0.3)
+        model.ngrams.weights.weight.normal_(generator=torch.Generator().manual_seed(5))
+        model.ngrams.bias.fill_(0.3)
     return model
 
 
@@ -80,10 +80,10 @@ def test_the_ngram_path_never_reads_padding_or_what_follows_the_length():
     padded = torch.randint(2, VOCAB_SIZE, (2, LONG), generator=generator)  # garbage after SHORT
     padded[1, :SHORT] = short
     with torch.no_grad():
-        alone = model(short.unsqueeze(0), torch.tensor([SHORT]), per_path=True)
-        batched = model(padded, torch.tensor([LONG, SHORT]), per_path=True)
+        alone = model.path_logits(short.unsqueeze(0), torch.tensor([SHORT]))
+        batched = model.path_logits(padded, torch.tensor([LONG, SHORT]))
         assert torch.allclose(batched[1], alone[0], atol=1e-5)
-        one_word = model(short[:1].unsqueeze(0), torch.tensor([1]), per_path=True)  # no bigram at all
+        one_word = model.path_logits(short[:1].unsqueeze(0), torch.tensor([1]))  # no bigram at all
         assert torch.isfinite(one_word).all()
 
 
@@ -92,7 +92,7 @@ def test_the_prediction_is_the_mean_of_the_rnn_and_ngram_logits():
     ids = torch.randint(2, VOCAB_SIZE, (3, 6), generator=torch.Generator().manual_seed(4))
     lengths = torch.tensor([6, 4, 2])
     with torch.no_grad():
-        paths = model(ids, lengths, per_path=True)
+        paths = model.path_logits(ids, lengths)
         assert paths.shape == (3, 2)
         assert not torch.allclose(paths[:, 0], paths[:, 1])
         assert torch.allclose(model(ids, lengths), paths.mean(dim=1))
@@ -103,8 +103,8 @@ def test_the_ngram_path_sees_word_order_through_bigrams():
     model = with_random_ngram_weights()
     lengths = torch.tensor([3])
     with torch.no_grad():
-        ngram = model(torch.tensor([[5, 9, 13]]), lengths, per_path=True)[0, 1]
-        swapped = model(torch.tensor([[9, 5, 13]]), lengths, per_path=True)[0, 1]
+        ngram = model.path_logits(torch.tensor([[5, 9, 13]]), lengths)[0, 1]
+        swapped = model.path_logits(torch.tensor([[9, 5, 13]]), lengths)[0, 1]
     assert not torch.allclose(ngram, swapped)  # same words, other pairs
 
 
@@ -116,12 +116,12 @@ def test_each_path_learns_from_its_own_loss_not_from_the_other_paths_output():
 
     def rnn_gradient(model):
         model.zero_grad()
-        training_loss(model(ids, lengths, per_path=True), labels).backward()
-        return model.head.weight.grad.clone()
+        training_loss(model.path_logits(ids, lengths), labels).backward()
+        return model.recurrent.head.weight.grad.clone()
 
     plain = build(ngram_buckets=97, dropout=0.0)
     assert torch.allclose(rnn_gradient(plain), rnn_gradient(with_random_ngram_weights(dropout=0.0)))
-    assert plain.ngrams.weight.grad.abs().sum() > 0  # and the bag does learn
+    assert plain.ngrams.weights.weight.grad.abs().sum() > 0  # and the bag does learn
 
 
 def test_the_logit_does_depend_on_the_real_tokens():

@@ -1,14 +1,15 @@
 """Unit tests for rnn_sentiment.params: a bad value fails in one line naming the parameter."""
 
 import copy
-import dataclasses
 from pathlib import Path
 
+import annotated_types
 import pytest
 import yaml
+from pydantic import BaseModel, ValidationError
 
-from rnn_sentiment import params
-from rnn_sentiment.errors import PipelineError
+from rnn_sentiment.core import params
+from rnn_sentiment.core.errors import PipelineError
 
 PARAMS_YAML = Path(__file__).resolve().parents[1] / "params.yaml"
 
@@ -125,24 +126,27 @@ def test_load_of_missing_or_invalid_yaml_names_the_file(tmp_path):
 
 def test_params_are_frozen():
     loaded = params.load(PARAMS_YAML)
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(ValidationError, match="frozen"):
         loaded.train.lr = 1.0
 
 
 def _numeric_cases() -> list[tuple[str, object]]:
     """For every numeric parameter: a value below its range, above it where bounded, and a string."""
     cases = []
-    for section in dataclasses.fields(params.Params):
-        fields = dataclasses.fields(section.type) if dataclasses.is_dataclass(section.type) else [section]
-        for spec in fields:
-            if spec.type not in (int, float):
+    for section_name, section in params.Params.model_fields.items():
+        is_section = isinstance(section.annotation, type) and issubclass(section.annotation, BaseModel)
+        fields = section.annotation.model_fields.items() if is_section else [(section_name, section)]
+        for key, spec in fields:
+            if spec.annotation not in (int, float):
                 continue
-            name = spec.name if spec is section else f"{section.name}.{spec.name}"
-            low, high = spec.metadata.get("low"), spec.metadata.get("high")
-            if low is not None:
-                cases.append((name, low if spec.metadata.get("low_open") else low - 1))
-            if high is not None:
-                cases.append((name, high + 1))
+            name = key if not is_section else f"{section_name}.{key}"
+            for bound in spec.metadata:
+                if isinstance(bound, annotated_types.Ge):
+                    cases.append((name, bound.ge - 1))
+                elif isinstance(bound, annotated_types.Gt):
+                    cases.append((name, bound.gt))
+                elif isinstance(bound, annotated_types.Le):
+                    cases.append((name, bound.le + 1))
             cases.append((name, "12"))
     return cases
 

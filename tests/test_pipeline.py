@@ -57,18 +57,18 @@ def test_mlflow_run_holds_train_and_evaluate(trained_project):
 
 
 def test_predict_command(trained_project):
-    result = run([sys.executable, "-m", "rnn_sentiment.predict", "This is great, wonderful!", "I hate it, awful"],
+    result = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "This is great, wonderful!", "I hate it, awful"],
                  cwd=trained_project)
     labels = [line.split("\t")[0] for line in result.stdout.splitlines()]
     assert labels == ["positive", "negative"]
     assert "reviews/s" in result.stderr
-    piped = run([sys.executable, "-m", "rnn_sentiment.predict", "--format", "jsonl"], cwd=trained_project,
+    piped = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--format", "jsonl"], cwd=trained_project,
                 stdin="Superb and brilliant.\nDreadful, a waste.\n")
     rows = [json.loads(line) for line in piped.stdout.splitlines()]
     assert [r["label"] for r in rows] == ["positive", "negative"]
     reviews = trained_project / "reviews.txt"
     reviews.write_text("Loved it, excellent!\n")
-    from_file = run([sys.executable, "-m", "rnn_sentiment.predict", "--file", str(reviews)], cwd=trained_project)
+    from_file = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--file", str(reviews)], cwd=trained_project)
     assert from_file.stdout.startswith("positive\t")
 
 
@@ -132,7 +132,7 @@ def test_network_is_logged_with_mlflow_pytorch_as_pt2_with_the_vocabulary_beside
     import torch
     from mlflow.models import Model
 
-    from rnn_sentiment.inference import Predictor
+    from rnn_sentiment.model.predictor import Predictor
 
     mlflow.set_tracking_uri(f"sqlite:///{trained_project / 'mlflow.db'}")
     info = json.loads((trained_project / "models/mlflow_run.json").read_text())
@@ -171,14 +171,14 @@ def test_champion_alias_holds_the_best_version_and_predict_resolves_it(trained_p
         tags = client.get_run(v.run_id).data.tags
         assert tags["registry.promoted"] in ("true", "false") and "@champion" in tags["registry.decision"]
 
-    result = run([sys.executable, "-m", "rnn_sentiment.predict", "--model", "models:/imdb-rnn@champion",
+    result = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", "models:/imdb-rnn@champion",
                   "Superb, wonderful!"], cwd=trained_project)
     assert result.stdout.startswith("positive\t")
 
 
 @pytest.mark.parametrize("uri", ["models:/imdb-rnn@nope", "models:/no-such-model@champion"])
 def test_predict_with_an_unknown_name_or_alias_lists_what_exists(trained_project, uri):
-    result = run([sys.executable, "-m", "rnn_sentiment.predict", "--model", uri, "fine"], cwd=trained_project,
+    result = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", uri, "fine"], cwd=trained_project,
                  check=False)
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1, result.stderr

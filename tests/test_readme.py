@@ -5,7 +5,7 @@ import re
 import yaml
 
 from conftest import PROJECT
-from rnn_sentiment import params
+from rnn_sentiment.core import params
 
 
 def parameter_table() -> str:

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 WRITER = """
 import sys, time
 from pathlib import Path
-from rnn_sentiment.atomic import atomic_dir, atomic_path
+from rnn_sentiment.core.files import atomic_dir, atomic_path
 target, kind, content = Path(sys.argv[1]), sys.argv[2], sys.argv[3].encode()
 hang = sys.argv[4] == "hang"
 with (atomic_path if kind == "file" else atomic_dir)(target) as tmp:
@@ -71,9 +71,9 @@ def kill_after_first_checkpoint(repo: Path) -> int:
         time.sleep(0.005)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
-    from rnn_sentiment.inference import load_checkpoint
+    from rnn_sentiment.model.torch_files import load
 
-    return len(load_checkpoint(checkpoint)["history"])
+    return len(load(checkpoint)["history"])
 
 
 def test_killed_training_resumes_and_ends_with_the_uninterrupted_metrics(tmp_path):

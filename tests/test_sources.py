@@ -1,6 +1,5 @@
 """Unit tests for rnn_sentiment.sources (tables and aclImdb tarballs) and rnn_sentiment.splits."""
 
-import dataclasses
 import io
 import json
 import tarfile
@@ -10,16 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnn_sentiment import params, reviews, sources, splits
-from rnn_sentiment.errors import PipelineError
+from rnn_sentiment.core import params
+from rnn_sentiment.data import reviews, sources, splits
+from rnn_sentiment.core.errors import PipelineError
 
 PARAMS_YAML = Path(__file__).resolve().parents[1] / "params.yaml"
 
 
 @pytest.fixture(scope="module")
 def data() -> params.DataParams:
-    return dataclasses.replace(params.load(PARAMS_YAML).data, text_column="text", label_column="label",
-                               split_column="split")
+    return params.load(PARAMS_YAML).data.model_copy(update=dict(text_column="text", label_column="label",
+                                                                split_column="split"))
 
 
 def write(path: Path, content: str | bytes) -> Path:
@@ -41,7 +41,7 @@ def test_csv_with_text_and_label_columns(tmp_path, data):
 
 def test_custom_column_names_are_honoured(tmp_path, data):
     path = write(tmp_path / "r.csv", "review,sentiment,extra\ngood film,positive,x\nawful,negative,y\n")
-    frame = sources.read_source(path, dataclasses.replace(data, text_column="review", label_column="sentiment"))
+    frame = sources.read_source(path, data.model_copy(update=dict(text_column="review", label_column="sentiment")))
     assert frame["text"].tolist() == ["good film", "awful"]
     assert frame["label"].tolist() == [1, 0]
 
@@ -276,7 +276,7 @@ def split_counts(frame: pd.DataFrame) -> dict:
 
 def test_val_split_is_stratified_from_train_only(data):
     frame = review_frame(80, 40, 30, 30)
-    result = splits.assign_splits(frame, dataclasses.replace(data, val_fraction=0.25, max_train=0, max_test=0),
+    result = splits.assign_splits(frame, data.model_copy(update=dict(val_fraction=0.25, max_train=0, max_test=0)),
                                   seed=1, where="t")
     assert split_counts(result) == {("train", 1): 60, ("train", 0): 30, ("val", 1): 20, ("val", 0): 10,
                                     ("test", 1): 30, ("test", 0): 30}
@@ -292,7 +292,7 @@ def test_ingest_in_chunks_writes_what_splitting_the_whole_table_at_once_gives(tm
     frame.loc[7, "text"] = frame.loc[60, "text"]  # one test review duplicated in train
     path = tmp_path / "all.csv"
     frame.to_csv(path, index=False)
-    config = dataclasses.replace(data, val_fraction=0.2, max_train=40, max_test=0)
+    config = data.model_copy(update=dict(val_fraction=0.2, max_train=40, max_test=0))
     expected = splits.assign_splits(sources.read_source(path, config), config, seed=4, where="t")
 
     monkeypatch.setattr(sources, "CHUNK_ROWS", 4)
@@ -324,7 +324,7 @@ def test_a_bad_row_in_a_later_chunk_is_named_by_its_line_in_the_file(tmp_path, d
 
 def test_assign_splits_is_deterministic_for_a_seed(data):
     frame = review_frame(50, 50, 10, 10)
-    config = dataclasses.replace(data, val_fraction=0.2, max_train=0, max_test=0)
+    config = data.model_copy(update=dict(val_fraction=0.2, max_train=0, max_test=0))
     first = splits.assign_splits(frame, config, seed=7, where="t")
     again = splits.assign_splits(frame, config, seed=7, where="t")
     other = splits.assign_splits(frame, config, seed=8, where="t")
@@ -334,7 +334,7 @@ def test_assign_splits_is_deterministic_for_a_seed(data):
 
 def test_max_train_limits_train_plus_val_keeping_class_balance(data):
     frame = review_frame(300, 100, 40, 40)
-    config = dataclasses.replace(data, val_fraction=0.1, max_train=200, max_test=20)
+    config = data.model_copy(update=dict(val_fraction=0.1, max_train=200, max_test=20))
     result = splits.assign_splits(frame, config, seed=3, where="t")
     counts = split_counts(result)
     assert counts[("train", 1)] + counts[("val", 1)] == 150
@@ -346,7 +346,7 @@ def test_max_train_limits_train_plus_val_keeping_class_balance(data):
 def test_a_table_without_splits_gets_a_stratified_test_split(data):
     frame = review_frame(60, 40, 0, 0)
     frame["split"] = ""
-    config = dataclasses.replace(data, test_fraction=0.5, val_fraction=0.1, max_train=0, max_test=0)
+    config = data.model_copy(update=dict(test_fraction=0.5, val_fraction=0.1, max_train=0, max_test=0))
     counts = split_counts(splits.assign_splits(frame, config, seed=0, where="t"))
     assert counts[("test", 1)] == 30 and counts[("test", 0)] == 20
     assert counts[("val", 1)] == 3 and counts[("val", 0)] == 2
@@ -359,7 +359,7 @@ def test_a_table_without_splits_gets_a_stratified_test_split(data):
     ((10, 10, 0, 5), "test", "positive"),
 ])
 def test_one_class_absent_raises(data, sizes, split, absent):
-    config = dataclasses.replace(data, val_fraction=0.1, max_train=0, max_test=0)
+    config = data.model_copy(update=dict(val_fraction=0.1, max_train=0, max_test=0))
     with pytest.raises(PipelineError) as caught:
         splits.assign_splits(review_frame(*sizes), config, seed=0, where="reviews.csv")
     message = str(caught.value)
@@ -368,6 +368,6 @@ def test_one_class_absent_raises(data, sizes, split, absent):
 
 
 def test_a_val_fraction_that_empties_val_raises(data):
-    config = dataclasses.replace(data, val_fraction=0.01, max_train=0, max_test=0)
+    config = data.model_copy(update=dict(val_fraction=0.01, max_train=0, max_test=0))
     with pytest.raises(PipelineError, match="val_fraction"):
         splits.assign_splits(review_frame(3, 3, 2, 2), config, seed=0, where="t")

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from rnn_sentiment.tokenizer import tokenize, tokenize_series
+from rnn_sentiment.text.tokenizer import tokenize, tokenize_series
 
 
 def test_lowercases_every_token():

@@ -1,18 +1,17 @@
 """The Trainer in-process: NaN stop with the last good checkpoint kept, clipping, weight averaging,
 resume."""
 
-import dataclasses
-
 import numpy as np
 import pytest
 import torch
 
-from rnn_sentiment import params, training
-from rnn_sentiment.batching import Batcher
-from rnn_sentiment.encoding import EncodedSplit
-from rnn_sentiment.errors import PipelineError
-from rnn_sentiment.inference import load_checkpoint
-from rnn_sentiment.model import RNNClassifier
+from rnn_sentiment.core import params
+from rnn_sentiment.core.errors import PipelineError
+from rnn_sentiment.text.encoding import EncodedSplit
+from rnn_sentiment.model import torch_files
+from rnn_sentiment.model.batching import Batch, Batcher
+from rnn_sentiment.model.network import SentimentClassifier
+from rnn_sentiment.training import loop as training
 
 VOCAB = 30
 
@@ -30,53 +29,61 @@ def split(rows: int, seed: int) -> Batcher:
 @pytest.fixture
 def config():
     base = params.load()
-    return dataclasses.replace(
-        base,
-        model=dataclasses.replace(base.model, embed_dim=8, hidden_dim=8),
-        train=dataclasses.replace(base.train, epochs=1, batch_size=8, patience=5, lr=0.01, ema_decay=0.0),
-    )
+    return base.model_copy(update={
+        "model": base.model.model_copy(update={"embed_dim": 8, "hidden_dim": 8}),
+        "train": base.train.model_copy(update={"epochs": 1, "batch_size": 8, "patience": 5, "lr": 0.01,
+                                               "ema_decay": 0.0}),
+    })
 
 
-def trainer(config, checkpoint, epochs: int) -> training.Trainer:
+def with_train(config, **changes):
+    return config.model_copy(update={"train": config.train.model_copy(update=changes)})
+
+
+def checkpointing(run: training.Trainer, checkpoint):
+    """The stage's per-epoch callback, less MLflow: save the checkpoint."""
+    return lambda result, state: run.save(checkpoint, state)
+
+
+def trainer(config, epochs: int) -> training.Trainer:
     torch.manual_seed(config.seed)
-    train_config = dataclasses.replace(config.train, epochs=epochs)
-    return training.Trainer(RNNClassifier(VOCAB, config.model), train_config, config.seed,
-                            torch.device("cpu"), checkpoint)
+    return training.Trainer(SentimentClassifier(VOCAB, config.model), with_train(config, epochs=epochs).train,
+                            config.seed, torch.device("cpu"))
 
 
 def test_a_nan_loss_stops_naming_epoch_and_batch_and_keeps_the_last_good_checkpoint(tmp_path, config):
     checkpoint = tmp_path / "checkpoint.pt"
     train, val = split(200, 0), split(40, 1)
-    first = trainer(config, checkpoint, epochs=1)
-    first.fit(train, val, training.TrainState("fp", "run"), on_epoch=lambda r: None)
+    first = trainer(config, epochs=1)
+    first.fit(train, val, training.TrainState("fp", "run"), on_epoch=checkpointing(first, checkpoint))
     saved = checkpoint.read_bytes()
 
-    second = trainer(config, checkpoint, epochs=2)
-    state = second.resume("fp")
+    second = trainer(config, epochs=2)
+    state = second.resume(checkpoint, "fp")
     assert state is not None and len(state.history) == 1
     with torch.no_grad():
-        second.model.embedding.weight[5] = float("nan")  # any batch holding token 5 now yields NaN
+        second.model.recurrent.embedding.weight[5] = float("nan")  # any batch holding token 5 now yields NaN
     with pytest.raises(PipelineError) as caught:
-        second.fit(train, val, state, on_epoch=lambda r: None)
+        second.fit(train, val, state, on_epoch=checkpointing(second, checkpoint))
     message = str(caught.value)
-    assert "loss became nan at epoch 2, batch " in message and str(checkpoint) in message
+    assert "loss became nan at epoch 2, batch " in message and "last good checkpoint is kept" in message
     assert checkpoint.read_bytes() == saved, "the epoch-1 checkpoint is left exactly as it was"
-    kept = load_checkpoint(checkpoint)
+    kept = torch_files.load(checkpoint)
     assert len(kept["history"]) == 1
     assert all(torch.isfinite(v).all() for v in kept["model"].values() if v.is_floating_point())
 
 
 def test_the_nan_batch_named_is_the_first_one_holding_the_poisoned_token(tmp_path, config):
     train, val = split(200, 0), split(40, 1)
-    run = trainer(config, tmp_path / "checkpoint.pt", epochs=1)
+    run = trainer(config, epochs=1)
     with torch.no_grad():
-        run.model.embedding.weight[7] = float("inf")
+        run.model.recurrent.embedding.weight[7] = float("inf")
     seed = config.seed * 100_003 + 1
-    expected = next(number for number, (_, ids, _, _) in
+    expected = next(number for number, batch in
                     enumerate(train.batches(config.train.batch_size, seed=seed, shuffle=True), start=1)
-                    if (ids == 7).any())
+                    if (batch.ids == 7).any())
     with pytest.raises(PipelineError, match=f"at epoch 1, batch {expected};"):
-        run.fit(train, val, training.TrainState("fp", "run"), on_epoch=lambda r: None)
+        run.fit(train, val, training.TrainState("fp", "run"), on_epoch=checkpointing(run, tmp_path / "checkpoint.pt"))
     assert not (tmp_path / "checkpoint.pt").exists(), "no epoch finished, so no checkpoint was written"
 
 
@@ -85,12 +92,11 @@ def test_gradient_clipping_bounds_the_update(config):
     steps = {}
     for clip in (0.0, 1e-4):
         torch.manual_seed(0)
-        run = training.Trainer(RNNClassifier(VOCAB, config.model),
-                               dataclasses.replace(config.train, clip_grad_norm=clip, lr=1.0), 0,
-                               torch.device("cpu"), None)
+        run = training.Trainer(SentimentClassifier(VOCAB, config.model),
+                               with_train(config, clip_grad_norm=clip, lr=1.0).train, 0, torch.device("cpu"))
         before = [p.detach().clone() for p in run.model.parameters()]
         run.optimizer = torch.optim.SGD(run.model.parameters(), lr=1.0)  # update = lr * grad: shows the clip
-        run._train_epoch(train, 1)
+        run.train_epoch(train, 1)
         with torch.no_grad():
             steps[clip] = torch.sqrt(sum(((p - b) ** 2).sum() for p, b in zip(run.model.parameters(), before))).item()
     assert steps[1e-4] == pytest.approx(1e-4, rel=1e-3)
@@ -100,23 +106,23 @@ def test_gradient_clipping_bounds_the_update(config):
 def test_the_bag_of_ngrams_steps_with_its_own_learning_rate(config):
     """Adam's first step moves every parameter with a gradient by its group's lr (times +-1)."""
     torch.manual_seed(0)
-    run = training.Trainer(RNNClassifier(VOCAB, dataclasses.replace(config.model, ngram_buckets=64)),
-                           dataclasses.replace(config.train, lr=0.001, ngram_lr=0.05, clip_grad_norm=0.0), 0,
-                           torch.device("cpu"), None)
-    head, bag = run.model.head.bias.detach().clone(), run.model.ngram_bias.detach().clone()
-    run._train_epoch(split(8, 0), 1)  # one batch: one step
-    assert (run.model.head.bias - head).abs().item() == pytest.approx(0.001, rel=1e-3)
-    assert (run.model.ngram_bias - bag).abs().item() == pytest.approx(0.05, rel=1e-3)
+    run = training.Trainer(SentimentClassifier(VOCAB, config.model.model_copy(update={"ngram_buckets": 64})),
+                           with_train(config, lr=0.001, ngram_lr=0.05, clip_grad_norm=0.0).train, 0,
+                           torch.device("cpu"))
+    head, bag = run.model.recurrent.head.bias.detach().clone(), run.model.ngrams.bias.detach().clone()
+    run.train_epoch(split(8, 0), 1)  # one batch: one step
+    assert (run.model.recurrent.head.bias - head).abs().item() == pytest.approx(0.001, rel=1e-3)
+    assert (run.model.ngrams.bias - bag).abs().item() == pytest.approx(0.05, rel=1e-3)
 
 
 def test_weight_averaging_scores_and_keeps_the_moving_average_of_every_step(tmp_path, config):
     decay = 0.7
     train, val = split(48, 0), split(16, 1)
-    run = trainer(dataclasses.replace(config, train=dataclasses.replace(config.train, ema_decay=decay)), tmp_path / "e.pt", 1)
+    run = trainer(with_train(config, ema_decay=decay), 1)
     steps = []
     run.optimizer.register_step_post_hook(
         lambda optimizer, args, kwargs: steps.append([p.detach().clone() for p in run.model.parameters()]))
-    state = run.fit(train, val, training.TrainState("fp", "run"), on_epoch=lambda r: None)
+    state = run.fit(train, val, training.TrainState("fp", "run"), on_epoch=lambda result, state: None)
 
     assert len(steps) == 6
     expected = steps[0]
@@ -125,22 +131,23 @@ def test_weight_averaging_scores_and_keeps_the_moving_average_of_every_step(tmp_
     for name, (want, got) in zip(dict(run.model.named_parameters()), zip(expected, run.scored.parameters())):
         torch.testing.assert_close(got, want, msg=name)
         torch.testing.assert_close(state.best_state[name], want, msg=name)
-    assert not torch.equal(run.model.head.weight, run.scored.head.weight), "raw weights go on unaveraged"
+    assert not torch.equal(run.model.recurrent.head.weight, run.scored.recurrent.head.weight), \
+        "raw weights go on unaveraged"
     val_loss, _ = training.evaluate(run.scored, val, 32, torch.device("cpu"), amp=False)
     assert state.history[0].val_loss == val_loss, "validation scores the averaged weights"
 
 
 @pytest.mark.parametrize("ema_decay", [0.0, 0.9])
 def test_resume_continues_to_the_same_weights_as_an_uninterrupted_run(tmp_path, config, ema_decay):
-    config = dataclasses.replace(config, train=dataclasses.replace(config.train, ema_decay=ema_decay))
+    config = with_train(config, ema_decay=ema_decay)
     train, val = split(120, 0), split(30, 1)
-    whole = trainer(config, tmp_path / "a.pt", epochs=3)
-    whole_state = whole.fit(train, val, training.TrainState("fp", "run"), on_epoch=lambda r: None)
+    whole = trainer(config, epochs=3)
+    whole_state = whole.fit(train, val, training.TrainState("fp", "run"), on_epoch=lambda result, state: None)
 
-    part = trainer(config, tmp_path / "b.pt", epochs=1)
-    part.fit(train, val, training.TrainState("fp", "run"), on_epoch=lambda r: None)
-    rest = trainer(config, tmp_path / "b.pt", epochs=3)
-    rest_state = rest.fit(train, val, rest.resume("fp"), on_epoch=lambda r: None)
+    part = trainer(config, epochs=1)
+    part.fit(train, val, training.TrainState("fp", "run"), on_epoch=checkpointing(part, tmp_path / "b.pt"))
+    rest = trainer(config, epochs=3)
+    rest_state = rest.fit(train, val, rest.resume(tmp_path / "b.pt", "fp"), on_epoch=lambda result, state: None)
 
     assert [h.val_loss for h in rest_state.history] == [h.val_loss for h in whole_state.history]
     for name, value in whole.model.state_dict().items():
@@ -150,22 +157,25 @@ def test_resume_continues_to_the_same_weights_as_an_uninterrupted_run(tmp_path, 
 
 
 def test_a_checkpoint_of_other_params_or_data_is_not_resumed(tmp_path, config):
-    run = trainer(config, tmp_path / "c.pt", epochs=1)
-    run.fit(split(40, 0), split(10, 1), training.TrainState("fingerprint-a", "run"), on_epoch=lambda r: None)
-    assert trainer(config, tmp_path / "c.pt", epochs=2).resume("fingerprint-b") is None
-    assert trainer(config, tmp_path / "c.pt", epochs=2).resume("fingerprint-a") is not None
+    run = trainer(config, epochs=1)
+    run.fit(split(40, 0), split(10, 1), training.TrainState("fingerprint-a", "run"),
+            on_epoch=checkpointing(run, tmp_path / "c.pt"))
+    assert trainer(config, epochs=2).resume(tmp_path / "c.pt", "fingerprint-b") is None
+    assert trainer(config, epochs=2).resume(tmp_path / "c.pt", "fingerprint-a") is not None
 
 
 def test_crop_windows_cut_contiguous_windows_of_the_rows_own_tokens():
-    from rnn_sentiment.batching import CROP_MAX_TOKENS, crop_windows
+    from rnn_sentiment.model.batching import CROP_MAX_TOKENS, crop_windows
 
     rng = np.random.default_rng(0)
     lengths = rng.integers(1, 60, 200)
     ids = torch.zeros((200, 60), dtype=torch.long)
     for row, length in enumerate(lengths):
         ids[row, :length] = torch.arange(2, 2 + length) + 100 * row
-    cropped, on_device, host = crop_windows(ids, lengths, 0.5, np.random.default_rng(1))
-    assert torch.equal(on_device, torch.from_numpy(host))
+    batch = Batch(np.arange(200), ids, torch.from_numpy(lengths), torch.zeros(200), int(lengths.sum()))
+    cropped_batch = crop_windows(batch, lengths, 0.5, np.random.default_rng(1))
+    cropped, host = cropped_batch.ids, cropped_batch.lengths.numpy()
+    assert cropped_batch.tokens == host.sum()
     changed = host != lengths
     assert 60 < changed.sum() < 140 and (host[changed] <= CROP_MAX_TOKENS).all()
     for row in range(200):
@@ -174,7 +184,7 @@ def test_crop_windows_cut_contiguous_windows_of_the_rows_own_tokens():
         start = original.index(int(kept[0]))
         assert kept.tolist() == original[start:start + host[row]], "a contiguous window"
         assert (cropped[row, host[row]:] == 0).all(), "padding after it"
-    again = crop_windows(ids, lengths, 0.5, np.random.default_rng(1))
-    assert torch.equal(again[0], cropped), "same rng, same crops"
-    untouched = crop_windows(ids, lengths, 0.0, np.random.default_rng(1))
-    assert torch.equal(untouched[0], ids) and (untouched[2] == lengths).all()
+    again = crop_windows(batch, lengths, 0.5, np.random.default_rng(1))
+    assert torch.equal(again.ids, cropped), "same rng, same crops"
+    untouched = crop_windows(batch, lengths, 0.0, np.random.default_rng(1))
+    assert torch.equal(untouched.ids, ids) and (untouched.lengths.numpy() == lengths).all()

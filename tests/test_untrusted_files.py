@@ -15,9 +15,12 @@ import pytest
 import torch
 
 from conftest import make_project, run, update_params
-from rnn_sentiment import encoding, params, sources
-from rnn_sentiment.errors import PipelineError
-from rnn_sentiment.inference import Predictor, load_checkpoint
+from rnn_sentiment.data import sources
+from rnn_sentiment.text import encoding
+from rnn_sentiment.core import params
+from rnn_sentiment.core.errors import PipelineError
+from rnn_sentiment.model.predictor import Predictor
+from rnn_sentiment.model.torch_files import load as load_checkpoint
 
 DATA = params.load(Path(__file__).resolve().parents[1] / "params.yaml").data
 GOOD = {f"aclImdb/{split}/{polarity}/1_{rating}.txt": b"a fine review"
@@ -131,21 +134,22 @@ def test_a_planted_pickle_checkpoint_is_refused_and_never_runs(tmp_path):
 def test_predict_refuses_a_planted_model_in_one_line(tmp_path):
     marker = tmp_path / "payload-ran"
     model = plant(tmp_path / "model.pt", marker)
-    result = run([sys.executable, "-m", "rnn_sentiment.predict", "--model", str(model), "fine"], tmp_path, check=False)
+    result = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", str(model), "fine"], tmp_path, check=False)
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "refused" in result.stderr
     assert not marker.exists()
 
 
 def test_resume_refuses_a_planted_checkpoint(tmp_path):
-    from rnn_sentiment import params, training
-    from rnn_sentiment.model import RNNClassifier
+    from rnn_sentiment.core import params
+    from rnn_sentiment.model.network import SentimentClassifier
+    from rnn_sentiment.training import loop as training
 
     marker = tmp_path / "payload-ran"
     config = params.load()
     checkpoint = plant(tmp_path / "checkpoint.pt", marker)
-    trainer = training.Trainer(RNNClassifier(10, config.model), config.train, 0, torch.device("cpu"), checkpoint)
+    trainer = training.Trainer(SentimentClassifier(10, config.model), config.train, 0, torch.device("cpu"))
     with pytest.raises(PipelineError, match="refused"):
-        trainer.resume("any")
+        trainer.resume(checkpoint, "any")
     assert not marker.exists()
 
 

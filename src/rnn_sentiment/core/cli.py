@@ -3,7 +3,7 @@
 import sys
 from typing import Callable
 
-from rnn_sentiment.errors import PipelineError
+from rnn_sentiment.core.errors import PipelineError
 
 EXIT_BAD_INPUT = 2
 

@@ -9,8 +9,9 @@ import mlflow
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
-from rnn_sentiment.errors import PipelineError
-from rnn_sentiment.inference import Predictor, label_frame
+from rnn_sentiment.core.errors import PipelineError
+from rnn_sentiment.model import runtime
+from rnn_sentiment.model.predictor import Predictor, label_frame
 
 
 def texts_from(model_input) -> list[str]:
@@ -33,6 +34,7 @@ def texts_from(model_input) -> list[str]:
 
 class RawTextSentimentModel(PythonModel):
     def load_context(self, context):
+        runtime.configure_threads(0)
         self.predictor = Predictor.load(context.artifacts["bundle"])
 
     def predict(self, context, model_input, params=None):

@@ -10,12 +10,14 @@ itself through ``torch.distributed.run`` on this machine.
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 import torch
 import torch.distributed as dist
 
-from rnn_sentiment.errors import PipelineError
+from rnn_sentiment.core.errors import PipelineError
 
 # Lines our ranks print that the user should see live; torchrun's own logging is held back.
 OWN_LINES = ("epoch ", "resuming ", "warning: ")
@@ -60,13 +62,17 @@ def device_for(world: World, device: torch.device) -> torch.device:
     return device
 
 
-def join(world: World, device: torch.device) -> None:
-    if world.distributed and not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-
-
-def leave(world: World) -> None:
-    if world.distributed and dist.is_initialized():
+@contextmanager
+def process_group(world: World, device: torch.device) -> Iterator[None]:
+    """Join the ranks' process group for the block (``gloo`` on CPU, ``nccl`` on CUDA); a no-op
+    on one process."""
+    if not world.distributed or dist.is_initialized():
+        yield
+        return
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    try:
+        yield
+    finally:
         dist.destroy_process_group()
 
 

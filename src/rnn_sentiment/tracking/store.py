@@ -5,7 +5,6 @@ With no ``MLFLOW_TRACKING_URI`` the store is ``mlflow.db`` (SQLite) with artifac
 which ``dvc exp run --queue`` runs experiments, so queued runs land in the user's own store.
 """
 
-import hashlib
 import json
 import os
 import subprocess
@@ -13,8 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from rnn_sentiment.atomic import write_json
-from rnn_sentiment.errors import PipelineError, first_line
+from rnn_sentiment.core.errors import PipelineError, first_line
+from rnn_sentiment.core.files import file_digest, write_json
 
 # Fail within seconds, not after minutes of retries, when a tracking server is down.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
@@ -81,14 +80,6 @@ def _git(*args: str) -> str:
                               check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
-
-
-def file_digest(path: Path, algorithm: str = "sha256") -> str:
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def run_tags(data_file: Path) -> dict[str, str]:

@@ -1,30 +1,41 @@
 """Length-bucketed batches: similar lengths together, so little padding is computed.
 
-Measured on this project's CPU (benchmarks/batching.py): bucketed padded batches beat
+Measured on this project's CPU (benchmarks/train_throughput.py): bucketed padded batches beat
 pad-to-longest random batches and ``pack_padded_sequence`` by a wide margin.
 """
 
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 import numpy as np
 import torch
 
-from rnn_sentiment.encoding import EncodedSplit
-from rnn_sentiment.vocab import PAD_ID
+from rnn_sentiment.text.encoding import EncodedSplit
+from rnn_sentiment.text.vocab import PAD_ID
 
 BUCKET_BATCHES = 50  # batches per sorting window: wider = less padding, less randomness
 CROP_MAX_TOKENS = 24  # longest window that short-text augmentation cuts
 
 
-def crop_windows(ids: torch.Tensor, lengths: np.ndarray, share: float, rng: np.random.Generator
-                 ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+@dataclass(frozen=True)
+class Batch:
+    """Rows of a split, ready for the network: tensors on the device, counts on the host."""
+    rows: np.ndarray  # indices into the split
+    ids: torch.Tensor  # [rows, longest], right-padded
+    lengths: torch.Tensor  # [rows]
+    labels: torch.Tensor  # [rows], float
+    tokens: int  # real tokens in the batch, known without a device sync
+
+
+def crop_windows(batch: Batch, lengths: np.ndarray, share: float, rng: np.random.Generator) -> Batch:
     """Short-text augmentation: each row, with probability ``share``, becomes a random window of
     1 to CROP_MAX_TOKENS of its own tokens, keeping its label.
 
     IMDB reviews run to hundreds of tokens; without this, a three-word text such as "I hate it"
-    is far outside what the pooled features were trained on. Returns (ids, lengths on the ids'
-    device, lengths on the host). Randomness comes from ``rng`` only, so runs stay reproducible.
+    is far outside what the pooled features were trained on. ``lengths`` are the rows' lengths on
+    the host. Randomness comes from ``rng`` only, so runs stay reproducible.
     """
+    ids = batch.ids
     count = len(lengths)
     chosen = rng.random(count) < share
     window = np.minimum(rng.integers(1, CROP_MAX_TOKENS + 1, count), lengths)
@@ -35,7 +46,7 @@ def crop_windows(ids: torch.Tensor, lengths: np.ndarray, share: float, rng: np.r
     on_device = torch.from_numpy(new_lengths).to(ids.device)
     source = (steps + offset[:, None]).clamp(max=ids.size(1) - 1)
     cropped = ids.gather(1, source).masked_fill(steps >= on_device[:, None], PAD_ID)
-    return cropped, on_device, new_lengths
+    return replace(batch, ids=cropped, lengths=on_device, tokens=int(new_lengths.sum()))
 
 
 def bucketed_batches(lengths: np.ndarray, batch_size: int, seed: int, shuffle: bool) -> list[np.ndarray]:
@@ -79,23 +90,24 @@ class Batcher:
         return -(-len(self) // batch_size) // shards
 
     def batches(self, batch_size: int, seed: int = 0, shuffle: bool = False, shard: int = 0, shards: int = 1
-                ) -> Iterator[tuple[np.ndarray, torch.Tensor, torch.Tensor, torch.Tensor]]:
-        """Yield (row indices, ids [batch, longest], lengths, labels), tensors on the device.
+                ) -> Iterator[Batch]:
+        """Yield the split's batches in bucketed order (longest first unless ``shuffle``).
 
         With ``shards`` > 1 (data-parallel ranks) every rank draws the same seeded batch order
         and keeps every ``shards``-th batch from ``shard`` on, so the ranks split one epoch.
         """
         order = bucketed_batches(self.length_array, batch_size, seed, shuffle)
         for index in order[shard:self.batch_count(batch_size, shards) * shards:shards]:
-            yield index, *self.gather(index)
+            yield self.gather(index)
 
-    def gather(self, index: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Rows ``index`` as (ids [rows, longest], lengths, labels) on the device."""
-        longest = int(self.length_array[index].max())
+    def gather(self, index: np.ndarray) -> Batch:
+        """Rows ``index`` as one batch on the device."""
+        host_lengths = self.length_array[index]
+        longest = int(host_lengths.max())
         if self.on_host:
             rows = torch.from_numpy(index)
             ids = torch.from_numpy(np.asarray(self.ids[index, :longest])).long()
         else:
             rows = torch.from_numpy(index).to(self.device, non_blocking=True)
             ids = self.ids[rows, :longest].long()
-        return ids, self.lengths[rows], self.labels[rows]
+        return Batch(index, ids, self.lengths[rows], self.labels[rows], int(host_lengths.sum()))

@@ -5,8 +5,8 @@ import sys
 import numpy as np
 import pandas as pd
 
-from rnn_sentiment.errors import PipelineError
-from rnn_sentiment.params import DataParams
+from rnn_sentiment.core.errors import PipelineError
+from rnn_sentiment.core.params import DataParams
 
 
 def stratified_pick(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:

@@ -15,8 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rnn_sentiment import sources
-from rnn_sentiment.sources import CHUNK_ROWS
+from rnn_sentiment.data import sources
+from rnn_sentiment.data.sources import CHUNK_ROWS
 
 SCHEMA = pa.schema([("text", pa.large_string()), ("label", pa.int8()), ("split", pa.string())])
 

@@ -4,6 +4,8 @@ from pathlib import Path
 
 PARAMS = Path("params.yaml")
 
+DOWNLOAD = Path("data/raw/imdb/aclImdb_v1.tar.gz")  # the only file any stage writes under data/raw/
+
 REVIEWS = Path("data/interim/reviews.parquet")
 VOCAB = Path("data/vocab/vocab.tsv")
 ENCODED = Path("data/encoded")

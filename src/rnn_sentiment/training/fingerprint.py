@@ -4,8 +4,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from rnn_sentiment import params
-from rnn_sentiment.tracking import file_digest
+from rnn_sentiment.core import params
+from rnn_sentiment.core.files import file_digest
 
 
 def training_fingerprint(config: params.Params, inputs: list[Path]) -> str:

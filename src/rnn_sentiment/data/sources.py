@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from rnn_sentiment.errors import PipelineError, first_line
-from rnn_sentiment.params import DataParams
+from rnn_sentiment.core.errors import PipelineError, first_line
+from rnn_sentiment.core.params import DataParams
 
 REVIEW_MEMBER = re.compile(r"^(?:\./)?(?:[^/]+/)?(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 MAX_REVIEW_BYTES = 1 << 20

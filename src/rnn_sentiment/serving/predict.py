@@ -15,9 +15,10 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from rnn_sentiment import cli, paths
-from rnn_sentiment.errors import PipelineError, first_line
-from rnn_sentiment.inference import Predictor, label_frame
+from rnn_sentiment.core import cli, paths
+from rnn_sentiment.core.errors import PipelineError, first_line
+from rnn_sentiment.model import runtime
+from rnn_sentiment.model.predictor import Predictor, label_frame
 
 MLFLOW_SCHEMES = ("models:/", "runs:/", "file:", "mlflow-artifacts:", "s3:", "gs:")
 
@@ -65,14 +66,20 @@ def load_model(uri: str) -> Callable[[list[str]], np.ndarray]:
         return predictor.predict_proba
     import mlflow
 
-    from rnn_sentiment import tracking
+    from rnn_sentiment.tracking import store
 
-    mlflow.set_tracking_uri(tracking.tracking_uri())
+    mlflow.set_tracking_uri(store.tracking_uri())
     try:
         model = mlflow.pyfunc.load_model(uri)
     except Exception as error:
         raise _registry_error(uri, error) from None
     return lambda texts: model.predict(pd.DataFrame({"text": texts}))["probability"].to_numpy()
+
+
+def threads_count(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value!r}")
+    return int(value)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -82,11 +89,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", default=str(paths.MODEL),
                         help="models/model.pt (default) or an MLflow URI, e.g. models:/imdb-rnn@champion")
     parser.add_argument("--format", choices=("tsv", "jsonl"), default="tsv")
+    parser.add_argument("--threads", type=threads_count, default=0, help="torch threads (default 0: one per core)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    runtime.configure_threads(args.threads)
     texts = read_texts(args)
     predict = load_model(args.model)
     started = time.perf_counter()

@@ -5,8 +5,6 @@ Every epoch reseeds from (seed, epoch), so a run resumed from the checkpoint of 
 exactly the path of an uninterrupted run: same batches, same dropout masks, same metrics.
 """
 
-import math
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -19,13 +17,12 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from rnn_sentiment.atomic import atomic_path
-from rnn_sentiment.batching import Batcher, crop_windows
-from rnn_sentiment.distributed import World, all_sum
-from rnn_sentiment.errors import PipelineError
-from rnn_sentiment.inference import load_checkpoint
-from rnn_sentiment.model import RNNClassifier, training_loss
-from rnn_sentiment.params import TrainParams
+from rnn_sentiment.core.errors import PipelineError
+from rnn_sentiment.core.params import TrainParams
+from rnn_sentiment.model import torch_files
+from rnn_sentiment.model.batching import Batcher, crop_windows
+from rnn_sentiment.model.network import PathLogits, SentimentClassifier, training_loss
+from rnn_sentiment.training.distributed import World, all_sum
 
 CHECK_EVERY = 50  # batches between loss checks: each check waits for the GPU once
 
@@ -52,24 +49,6 @@ class TrainState:
     best_state: dict | None = None
 
 
-def choose_device(setting: str) -> torch.device:
-    if setting == "cuda" and not torch.cuda.is_available():
-        raise PipelineError("train.device: cuda requested but no CUDA device is available")
-    if setting == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(setting)
-
-
-def configure_threads(threads: int, processes_here: int = 1) -> None:
-    """``threads`` per process, or (0) this machine's cores shared among its processes."""
-    torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // processes_here))
-
-
-def seed_everything(seed: int) -> None:
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-
-
 def _autocast(device: torch.device, amp: bool):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda")
 
@@ -80,36 +59,37 @@ def evaluate(model: nn.Module, data: Batcher, batch_size: int, device: torch.dev
     model.eval()
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros((), dtype=torch.int64, device=device)
-    for _, ids, lengths, labels in data.batches(batch_size):
+    for batch in data.batches(batch_size):
         with _autocast(device, amp):
-            logits = model(ids, lengths).float()
-        loss_sum += nn.functional.binary_cross_entropy_with_logits(logits, labels, reduction="sum")
-        correct += ((logits > 0).float() == labels).sum()
+            logits = model(batch.ids, batch.lengths).float()
+        loss_sum += nn.functional.binary_cross_entropy_with_logits(logits, batch.labels, reduction="sum")
+        correct += ((logits > 0).float() == batch.labels).sum()
     return loss_sum.item() / len(data), correct.item() / len(data)
 
 
-def optimizer(model: RNNClassifier, config: TrainParams) -> torch.optim.Adam:
-    """Adam; the bag of n-grams, a linear model over sparse features, takes ``train.ngram_lr``
-    (at the RNN's 0.002 it stayed too weak to outvote the RNN on "I hate it"; README, Short texts)."""
-    ngrams = {id(p) for p in model.ngram_parameters()}
-    groups = [{"params": [p for p in model.parameters() if id(p) not in ngrams]}]
-    if ngrams:
-        groups.append({"params": model.ngram_parameters(), "lr": config.ngram_lr})
+def optimizer(model: SentimentClassifier, config: TrainParams) -> torch.optim.Adam:
+    """Adam, one parameter group per path; the bag of n-grams, a linear model over sparse
+    features, takes the larger steps of ``train.ngram_lr`` (docs/design.md)."""
+    groups = [{"params": list(model.recurrent.parameters())}]
+    if model.ngrams is not None:
+        groups.append({"params": list(model.ngrams.parameters()), "lr": config.ngram_lr})
     return torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay)
 
 
 class Trainer:
-    def __init__(self, model: RNNClassifier, config: TrainParams, seed: int, device: torch.device,
-                 checkpoint: Path, world: World = World()):
+    """Fits one classifier; the same code runs on every data-parallel rank."""
+
+    def __init__(self, model: SentimentClassifier, config: TrainParams, seed: int, device: torch.device,
+                 world: World = World()):
         self.model = model.to(device)
         self.config = config
         self.seed = seed
         self.device = device
-        self.checkpoint = checkpoint
         self.world = world
         # DDP averages gradients across ranks in backward(); self.model stays the bare network.
-        self.network = (nn.parallel.DistributedDataParallel(self.model, device_ids=[device] if device.type == "cuda" else None)
-                        if world.distributed else self.model)
+        per_path = PathLogits(self.model)
+        self.network = (nn.parallel.DistributedDataParallel(per_path, device_ids=[device] if device.type == "cuda" else None)
+                        if world.distributed else per_path)
         self.optimizer = optimizer(model, config)
         # An exponential moving average of the weights (Polyak averaging) smooths out the late,
         # noisy Adam steps; when on, it is what validation scores and what the best epoch keeps.
@@ -121,35 +101,33 @@ class Trainer:
         """The weights that validation scores and the best checkpoint keeps."""
         return self.averaged.module if self.averaged else self.model
 
-    def resume(self, fingerprint: str) -> TrainState | None:
+    def resume(self, checkpoint: Path, fingerprint: str) -> TrainState | None:
         """The saved state if it belongs to these exact params and data, else None."""
-        if not self.checkpoint.exists():
+        if not checkpoint.exists():
             return None
-        saved = load_checkpoint(self.checkpoint)
+        saved = torch_files.load(checkpoint)
         if saved.get("fingerprint") != fingerprint:
             return None
         self.model.load_state_dict(saved["model"])
         self.optimizer.load_state_dict(saved["optimizer"])
         if self.averaged:
             self.averaged.load_state_dict(saved["averaged"])
-        state = TrainState(fingerprint, saved["run_id"], [EpochResult(**h) for h in saved["history"]],
-                           saved["best_epoch"], saved["best_val_accuracy"], saved["best_state"])
-        return state
+        return TrainState(fingerprint, saved["run_id"], [EpochResult(**h) for h in saved["history"]],
+                          saved["best_epoch"], saved["best_val_accuracy"], saved["best_state"])
 
-    def _save(self, state: TrainState) -> None:
-        with atomic_path(self.checkpoint) as tmp:
-            torch.save({
-                "fingerprint": state.fingerprint, "run_id": state.run_id,
-                "history": [asdict(h) for h in state.history],
-                "best_epoch": state.best_epoch, "best_val_accuracy": state.best_val_accuracy,
-                "best_state": state.best_state,
-                "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "averaged": self.averaged.state_dict() if self.averaged else None,
-            }, tmp)
+    def save(self, checkpoint: Path, state: TrainState) -> None:
+        torch_files.save(checkpoint, {
+            "fingerprint": state.fingerprint, "run_id": state.run_id,
+            "history": [asdict(h) for h in state.history],
+            "best_epoch": state.best_epoch, "best_val_accuracy": state.best_val_accuracy,
+            "best_state": state.best_state,
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "averaged": self.averaged.state_dict() if self.averaged else None,
+        })
 
-    def _train_epoch(self, train: Batcher, epoch: int) -> tuple[float, float, float, int]:
-        """One pass over train. Losses stay on the device and are checked every CHECK_EVERY
-        batches, so the GPU is never stalled for a per-batch ``.item()``."""
+    def train_epoch(self, train: Batcher, epoch: int) -> tuple[float, float, float, int]:
+        """One pass over train: (loss, accuracy, seconds, tokens). Losses stay on the device and
+        are checked every CHECK_EVERY batches, so the GPU is never stalled for a per-batch ``.item()``."""
         self.model.train()
         torch.manual_seed(self.seed * 100_003 + epoch + 7919 * self.world.rank)  # own dropout masks per rank
         started = time.perf_counter()
@@ -166,13 +144,12 @@ class Trainer:
         crops = np.random.default_rng([self.seed, epoch, world.rank])
         progress = tqdm(batches, total=total, desc=f"epoch {epoch}", unit="batch", file=sys.stderr,
                         mininterval=2.0, leave=False, disable=None)
-        for number, (index, ids, lengths, labels) in enumerate(progress, start=1):
-            host_lengths = train.length_array[index]
+        for number, batch in enumerate(progress, start=1):
             if self.config.crop_share > 0:
-                ids, lengths, host_lengths = crop_windows(ids, host_lengths, self.config.crop_share, crops)
+                batch = crop_windows(batch, train.length_array[batch.rows], self.config.crop_share, crops)
             with _autocast(self.device, self.config.amp):
-                path_logits = self.network(ids, lengths, per_path=True).float()
-            loss = training_loss(path_logits, labels)
+                path_logits = self.network(batch.ids, batch.lengths).float()
+            loss = training_loss(path_logits, batch.labels)
             logits = path_logits.detach().mean(dim=1)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -182,48 +159,48 @@ class Trainer:
             if self.averaged:
                 self.averaged.update_parameters(self.model)
             # Reported like validation's: the loss and accuracy of the prediction (the paths' mean).
-            losses[number - 1] = nn.functional.binary_cross_entropy_with_logits(logits, labels) * len(index)
-            correct += ((logits > 0).float() == labels).sum()
-            tokens += int(host_lengths.sum())
-            seen += len(index)
+            losses[number - 1] = nn.functional.binary_cross_entropy_with_logits(logits, batch.labels) * len(batch.rows)
+            correct += ((logits > 0).float() == batch.labels).sum()
+            tokens += batch.tokens
+            seen += len(batch.rows)
             if number % CHECK_EVERY == 0 or number == total:
                 self._check_finite(losses[checked:number], epoch, checked)
                 checked = number
-                progress.set_postfix(loss=f"{losses[number - 1].item() / len(index):.3f}", refresh=False)
+                progress.set_postfix(loss=f"{losses[number - 1].item() / len(batch.rows):.3f}", refresh=False)
         totals = all_sum(world, torch.stack([losses.sum().double(), correct.double(),
                                              torch.tensor(seen, dtype=torch.float64, device=self.device),
                                              torch.tensor(tokens, dtype=torch.float64, device=self.device)]))
         loss_sum, correct_sum, seen_sum, token_sum = totals.tolist()
         return loss_sum / seen_sum, correct_sum / seen_sum, time.perf_counter() - started, int(token_sum)
 
-    def _check_finite(self, losses: torch.Tensor, epoch: int, offset: int) -> None:
+    @staticmethod
+    def _check_finite(losses: torch.Tensor, epoch: int, offset: int) -> None:
         bad = torch.nonzero(~torch.isfinite(losses))
         if len(bad):
             number = offset + int(bad[0]) + 1
             raise PipelineError(f"train: loss became {losses[number - offset - 1].item()} at epoch {epoch}, "
-                                f"batch {number}; stopped, last good checkpoint kept in {self.checkpoint}")
+                                f"batch {number}; stopped, the last good checkpoint is kept")
 
     def fit(self, train: Batcher, val: Batcher, state: TrainState,
-            on_epoch: Callable[[EpochResult], None], on_checkpoint: Callable[[TrainState], None] = lambda s: None
-            ) -> TrainState:
-        """Train from ``len(state.history)`` to the configured epochs or until patience runs out."""
+            on_epoch: Callable[[EpochResult, TrainState], None]) -> TrainState:
+        """Train from ``len(state.history)`` to the configured epochs or until patience runs out;
+        ``on_epoch`` sees each finished epoch (the stage logs and checkpoints there, on rank 0)."""
         for epoch in range(len(state.history) + 1, self.config.epochs + 1):
             if epoch - state.best_epoch > self.config.patience and state.best_epoch:
                 break
-            train_loss, train_acc, seconds, tokens = self._train_epoch(train, epoch)
+            train_loss, train_acc, seconds, tokens = self.train_epoch(train, epoch)
             val_loss, val_acc = evaluate(self.scored, val, self.config.batch_size * 4, self.device, self.config.amp)
             result = EpochResult(epoch, train_loss, train_acc, val_loss, val_acc, seconds, tokens / seconds)
             state.history.append(result)
             if val_acc > state.best_val_accuracy:
                 state.best_epoch, state.best_val_accuracy = epoch, val_acc
-                if self.world.is_main:  # the only rank that writes the checkpoint and model
-                    state.best_state = {k: v.detach().cpu().clone() for k, v in self.scored.state_dict().items()}
-            if not self.world.is_main:
-                continue  # rank 0 alone logs and writes
-            on_epoch(result)
-            self._save(state)
-            on_checkpoint(state)
-            print(f"epoch {epoch}: train loss {train_loss:.4f} acc {train_acc:.4f} | "
-                  f"val loss {val_loss:.4f} acc {val_acc:.4f} | {seconds:.0f}s, "
-                  f"{tokens / seconds:,.0f} tokens/s", file=sys.stderr)
+                state.best_state = {k: v.detach().cpu().clone() for k, v in self.scored.state_dict().items()}
+            on_epoch(result, state)
         return state
+
+
+def describe(result: EpochResult) -> str:
+    """The line printed after each epoch."""
+    return (f"epoch {result.epoch}: train loss {result.train_loss:.4f} acc {result.train_accuracy:.4f} | "
+            f"val loss {result.val_loss:.4f} acc {result.val_accuracy:.4f} | {result.seconds:.0f}s, "
+            f"{result.tokens_per_second:,.0f} tokens/s")

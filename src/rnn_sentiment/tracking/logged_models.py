@@ -7,6 +7,7 @@ archive), with ``vocab.tsv`` beside it to map tokens to the ids it expects.
 """
 
 import json
+import shutil
 import tempfile
 import warnings
 from importlib.metadata import version
@@ -17,7 +18,8 @@ import pandas as pd
 import rnn_sentiment
 
 PACKAGE_DIR = Path(rnn_sentiment.__file__).parent
-MODEL_CODE = PACKAGE_DIR / "pyfunc_model.py"
+MODEL_CODE = Path(__file__).with_name("served_model.py")
+SHIPPED = ("core", "text", "model")  # the subpackages the served model imports; train depends on them
 EXAMPLE = pd.DataFrame({"text": ["This is great!", "I hate it"]})
 ARTIFACT_NAME = "model"
 NETWORK_NAME = "network"
@@ -27,7 +29,17 @@ def requirements() -> list[str]:
     """Pinned explicitly: MLflow's inference of them costs ~18 s per run."""
     torch_version = version("torch").split("+")[0]
     return [f"torch=={torch_version}", f"mlflow=={version('mlflow')}", f"pandas=={version('pandas')}",
-            f"numpy=={version('numpy')}", f"pyyaml=={version('pyyaml')}"]
+            f"numpy=={version('numpy')}", f"pyyaml=={version('pyyaml')}", f"pydantic=={version('pydantic')}"]
+
+
+def shipped_package(scratch: Path) -> Path:
+    """A copy of the package holding only what the served model runs, for ``code_paths``."""
+    package = scratch / "rnn_sentiment"
+    package.mkdir()
+    shutil.copy(PACKAGE_DIR / "__init__.py", package)
+    for name in SHIPPED:
+        shutil.copytree(PACKAGE_DIR / name, package / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return package
 
 
 def log_model(bundle: Path):
@@ -40,14 +52,14 @@ def log_model(bundle: Path):
         inputs=Schema([ColSpec("string")]),  # unnamed: a list of strings or a one-column frame both pass
         outputs=Schema([ColSpec("string", "label"), ColSpec("double", "probability")]),
     )
-    with warnings.catch_warnings():
+    with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
         # MLflow nags for type hints on predict(); the explicit signature below does that job.
         warnings.filterwarnings("ignore", message="Add type hints")
         return mlflow.pyfunc.log_model(
             name=ARTIFACT_NAME,
             python_model=str(MODEL_CODE),
             artifacts={"bundle": str(bundle)},
-            code_paths=[str(PACKAGE_DIR)],
+            code_paths=[str(shipped_package(Path(scratch)))],
             signature=signature,
             input_example=EXAMPLE,
             pip_requirements=requirements(),
@@ -65,7 +77,7 @@ def log_network(model, vocab_file: Path, max_len: int):
     from mlflow.models import ModelSignature
     from mlflow.types import Schema, TensorSpec
 
-    from rnn_sentiment.vocab import PAD_ID, UNK_ID
+    from rnn_sentiment.text.vocab import PAD_ID, UNK_ID
 
     signature = ModelSignature(
         inputs=Schema([TensorSpec(np.dtype("int64"), (-1, max_len), "ids"),

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rnn_sentiment.errors import PipelineError
-from rnn_sentiment.vocab import PAD_ID, UNK_ID
+from rnn_sentiment.core.errors import PipelineError
+from rnn_sentiment.text.vocab import PAD_ID, UNK_ID
 
 SPLITS = ("train", "val", "test")
 

@@ -5,8 +5,8 @@ from typing import Iterable
 
 import pandas as pd
 
-from rnn_sentiment.atomic import atomic_path
-from rnn_sentiment.errors import PipelineError
+from rnn_sentiment.core.errors import PipelineError
+from rnn_sentiment.core.files import atomic_path
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1

@@ -20,8 +20,8 @@ residual on long reviews and fixed nothing (measured: 0.552).
 import torch
 from torch import nn
 
-from rnn_sentiment.params import ModelParams
-from rnn_sentiment.vocab import PAD_ID
+from rnn_sentiment.core.params import ModelParams
+from rnn_sentiment.text.vocab import PAD_ID
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 BIGRAM_HASH = 1_000_003  # prime multiplier: bucket = (first_id * BIGRAM_HASH + second_id) % buckets
@@ -40,7 +40,9 @@ def real_steps(width: int, lengths: torch.Tensor) -> torch.Tensor:
     return torch.arange(width, device=lengths.device).unsqueeze(0) < lengths.unsqueeze(1)
 
 
-class RNNClassifier(nn.Module):
+class RecurrentPath(nn.Module):
+    """Embedding -> (bi)directional RNN/GRU/LSTM stack -> masked pooling -> one logit per review."""
+
     def __init__(self, vocab_size: int, config: ModelParams):
         super().__init__()
         self.config = config
@@ -56,31 +58,8 @@ class RNNClassifier(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         pooled = width * (2 if config.pooling == "max_mean" else 1)
         self.head = nn.Linear(pooled, 1)
-        self.vocab_size = vocab_size
-        self.ngrams = None
-        if config.ngram_buckets:
-            # One weight per word id, then one per bigram bucket; zero at the start, as a linear
-            # model's weights usually are.
-            self.ngrams = nn.Embedding(vocab_size + config.ngram_buckets, 1)
-            nn.init.zeros_(self.ngrams.weight)
-            self.ngram_bias = nn.Parameter(torch.zeros(1))
 
-    def ngram_parameters(self) -> list[nn.Parameter]:
-        """The bag of n-grams' weights, which train with their own learning rate."""
-        return [self.ngrams.weight, self.ngram_bias] if self.ngrams is not None else []
-
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor, per_path: bool = False) -> torch.Tensor:
-        """``ids`` [batch, time] right-padded, ``lengths`` [batch] >= 1 -> logits [batch], the mean
-        of the paths' logits; with ``per_path``, [batch, paths] (RNN first) for training."""
-        lengths = lengths.to(ids.device)
-        real = real_steps(ids.size(1), lengths)
-        paths = [self._rnn_logit(ids, lengths, real)]
-        if self.ngrams is not None:
-            paths.append(self._ngram_logit(ids, lengths, real))
-        logits = torch.stack(paths, dim=1)
-        return logits if per_path else logits.mean(dim=1)
-
-    def _rnn_logit(self, ids: torch.Tensor, lengths: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         x = self.dropout(self.embedding(ids))
         for i, directions in enumerate(self.layers):
             outputs = [directions[0](x)[0]]
@@ -91,15 +70,6 @@ class RNNClassifier(nn.Module):
             if i < len(self.layers) - 1:
                 x = self.dropout(x)
         return self.head(self.dropout(self._pool(x, lengths, real))).squeeze(-1)
-
-    def _ngram_logit(self, ids: torch.Tensor, lengths: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-        """Mean weight over the text's words and hashed bigrams, plus a bias; padding masked out
-        (a bigram is real when its second word is)."""
-        ids = ids.long()
-        words = self.ngrams(ids).squeeze(-1) * real
-        buckets = (ids[:, :-1] * BIGRAM_HASH + ids[:, 1:]) % self.config.ngram_buckets
-        bigrams = self.ngrams(self.vocab_size + buckets).squeeze(-1) * real[:, 1:]
-        return (words.sum(dim=1) + bigrams.sum(dim=1)) / (2 * lengths - 1).to(words.dtype) + self.ngram_bias
 
     def _pool(self, x: torch.Tensor, lengths: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         mask = real.unsqueeze(-1)
@@ -116,6 +86,63 @@ class RNNClassifier(nn.Module):
         if pooling in ("mean", "max_mean"):
             parts.append((x * mask).sum(dim=1) / lengths.unsqueeze(1).to(x.dtype))
         return torch.cat(parts, dim=-1)
+
+
+class NgramBag(nn.Module):
+    """Mean weight over a text's words and hashed word bigrams, plus a bias: a linear classifier
+    over sparse features. Weights start at zero, as a linear model's usually do."""
+
+    def __init__(self, vocab_size: int, buckets: int):
+        super().__init__()
+        self.vocab_size, self.buckets = vocab_size, buckets
+        self.weights = nn.Embedding(vocab_size + buckets, 1)
+        nn.init.zeros_(self.weights.weight)
+        self.bias = nn.Parameter(torch.zeros(1))
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """Padding masked out; a bigram is real when its second word is."""
+        ids = ids.long()
+        words = self.weights(ids).squeeze(-1) * real
+        buckets = (ids[:, :-1] * BIGRAM_HASH + ids[:, 1:]) % self.buckets
+        bigrams = self.weights(self.vocab_size + buckets).squeeze(-1) * real[:, 1:]
+        return (words.sum(dim=1) + bigrams.sum(dim=1)) / (2 * lengths - 1).to(words.dtype) + self.bias
+
+
+class SentimentClassifier(nn.Module):
+    """The recurrent path and, with ``model.ngram_buckets``, the bag of n-grams: each a classifier
+    trained on its own loss; the prediction is the mean of their logits."""
+
+    def __init__(self, vocab_size: int, config: ModelParams):
+        super().__init__()
+        self.config = config
+        self.recurrent = RecurrentPath(vocab_size, config)
+        self.ngrams = NgramBag(vocab_size, config.ngram_buckets) if config.ngram_buckets else None
+
+    @property
+    def paths(self) -> list[nn.Module]:
+        return [p for p in (self.recurrent, self.ngrams) if p is not None]
+
+    def path_logits(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """``ids`` [batch, time] right-padded, ``lengths`` [batch] >= 1 -> [batch, paths], recurrent first."""
+        lengths = lengths.to(ids.device)
+        real = real_steps(ids.size(1), lengths)
+        return torch.stack([path(ids, lengths, real) for path in self.paths], dim=1)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits [batch]: the mean of the paths' logits."""
+        return self.path_logits(ids, lengths).mean(dim=1)
+
+
+class PathLogits(nn.Module):
+    """The classifier as training sees it: one logit per path, each for its own loss. Training
+    calls this module (DistributedDataParallel syncs gradients only through a wrapped forward)."""
+
+    def __init__(self, classifier: SentimentClassifier):
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.classifier.path_logits(ids, lengths)
 
 
 def training_loss(path_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

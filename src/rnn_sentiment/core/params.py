@@ -1,0 +1,165 @@
+"""Typed, range-checked, closed view of params.yaml, as pydantic models.
+
+Unknown keys are refused and every value is checked for type and range, so a typo or an
+out-of-range value fails in one line naming the parameter
+(``params.yaml: model.hidden_dim must be >= 1, got 0``) instead of deep inside torch.
+"""
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from rnn_sentiment.core import paths
+from rnn_sentiment.core.errors import PipelineError, first_line
+
+NonEmpty = Annotated[str, StringConstraints(pattern=r"\S")]
+
+
+class _Section(BaseModel):
+    # strict: "64" is not an integer and 1 is not true; an integer is still accepted for a float.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+class DataParams(_Section):
+    source: NonEmpty
+    url: str
+    sha256: str
+    text_column: NonEmpty
+    label_column: NonEmpty
+    split_column: str
+    test_fraction: Annotated[float, Field(gt=0.0, le=1.0)]
+    val_fraction: Annotated[float, Field(gt=0.0, le=0.9)]
+    max_train: Annotated[int, Field(ge=0)]
+    max_test: Annotated[int, Field(ge=0)]
+
+
+class VocabParams(_Section):
+    min_freq: Annotated[int, Field(ge=1)]
+    max_size: Annotated[int, Field(ge=3)]
+
+
+class EncodeParams(_Section):
+    max_len: Annotated[int, Field(ge=1, le=100_000)]
+    truncate: Literal["head", "tail", "head_tail"]
+
+
+class ModelParams(_Section):
+    cell: Literal["rnn", "gru", "lstm"]
+    embed_dim: Annotated[int, Field(ge=1, le=4096)]
+    hidden_dim: Annotated[int, Field(ge=1, le=4096)]
+    num_layers: Annotated[int, Field(ge=1, le=16)]
+    bidirectional: bool
+    dropout: Annotated[float, Field(ge=0.0, le=0.95)]
+    pooling: Literal["last", "max", "mean", "max_mean"]
+    ngram_buckets: Annotated[int, Field(ge=0, le=2**26)]
+
+
+class TrainParams(_Section):
+    epochs: Annotated[int, Field(ge=1, le=10_000)]
+    batch_size: Annotated[int, Field(ge=1, le=65_536)]
+    lr: Annotated[float, Field(gt=0.0, le=10.0)]
+    ngram_lr: Annotated[float, Field(gt=0.0, le=10.0)]
+    weight_decay: Annotated[float, Field(ge=0.0, le=1.0)]
+    clip_grad_norm: Annotated[float, Field(ge=0.0)]
+    patience: Annotated[int, Field(ge=1)]
+    crop_share: Annotated[float, Field(ge=0.0, le=1.0)]
+    ema_decay: Annotated[float, Field(ge=0.0, le=0.9999)]
+    device: Literal["auto", "cpu", "cuda"]
+    amp: bool
+    threads: Annotated[int, Field(ge=0, le=1024)]
+    processes: Annotated[int, Field(ge=1, le=1024)]
+
+
+class MlflowParams(_Section):
+    experiment: NonEmpty
+    registered_model: NonEmpty
+    alias: NonEmpty
+
+
+class Params(_Section):
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)]
+    data: DataParams
+    vocab: VocabParams
+    encode: EncodeParams
+    model: ModelParams
+    train: TrainParams
+    mlflow: MlflowParams
+
+
+_KINDS = {"int_type": "an integer", "float_type": "a number", "bool_type": "true or false",
+          "string_type": "a string", "finite_number": "a finite number", "model_type": "a mapping", "dict_type": "a mapping"}
+_BOUNDS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
+
+
+def _message(error: dict) -> str:
+    """Pydantic's first error as the one line users see."""
+    name = ".".join(map(str, error["loc"])) or "the file"
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    if kind == "missing":
+        return f"params.yaml: missing parameter {name}"
+    if kind == "extra_forbidden":
+        return f"params.yaml: unknown parameter {name}"
+    if kind in _BOUNDS:
+        bound = next(iter(ctx.values()))
+        return f"params.yaml: {name} must be {_BOUNDS[kind]} {bound}, got {value!r}"
+    if kind == "literal_error":
+        return f"params.yaml: {name} must be one of {ctx['expected']}; got {value!r}"
+    if kind == "string_pattern_mismatch":
+        return f"params.yaml: {name} must not be empty"
+    return f"params.yaml: {name} must be {_KINDS.get(kind, 'valid')}, got {value!r}"
+
+
+def parse(raw: Any) -> Params:
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as error:
+        raise PipelineError(_message(error.errors()[0])) from None
+
+
+def load(path: str | Path = paths.PARAMS) -> Params:
+    return parse(read_yaml(path))
+
+
+def read_yaml(path: str | Path) -> Any:
+    path = Path(path)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: file not found") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise PipelineError(f"{path}: not valid YAML ({first_line(error)})") from None
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """``section.key=value`` or top-level ``key=value`` overrides (values parsed as YAML) set in raw
+    params, as `dvc exp run -S` does. Unknown names are left for ``parse`` to refuse."""
+    for item in overrides:
+        key, equals, value = item.partition("=")
+        section, _, name = key.partition(".")
+        if not equals or not key:
+            raise PipelineError(f"override {item!r}: expected section.key=value or key=value")
+        if not name:
+            raw[key] = yaml.safe_load(value)
+        elif isinstance(raw.get(section), dict):
+            raw[section][name] = yaml.safe_load(value)
+        else:
+            raise PipelineError(f"override {item!r}: params.yaml has no section {section!r}")
+    return raw
+
+
+def load_with_overrides(overrides: list[str], path: str | Path = paths.PARAMS) -> Params:
+    """params.yaml with ``section.key=value`` / ``key=value`` overrides applied."""
+    return parse(apply_overrides(read_yaml(path), overrides))
+
+
+def flatten(params: Params) -> dict[str, Any]:
+    """``{"train.lr": 0.002, ...}``: the form MLflow logs and DVC shows."""
+    flat = {}
+    for key, value in params.model_dump().items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            flat[key] = value
+    return flat

@@ -1,0 +1,1 @@
+"""Classification metrics, curves and their figures, in numpy, pandas and matplotlib."""

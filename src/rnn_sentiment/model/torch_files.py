@@ -1,0 +1,54 @@
+"""The project's two torch files, written atomically and read without unpickling objects.
+
+``models/model.pt`` (the bundle: network config, weights, vocabulary and encoding settings) and
+``models/checkpoint.pt`` (resume state) hold only tensors, strings and numbers, and are read with
+``torch.load(weights_only=True)``: loading either cannot run code planted in the file.
+"""
+
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from rnn_sentiment.core.errors import PipelineError, first_line
+from rnn_sentiment.core.files import atomic_path
+from rnn_sentiment.core.params import EncodeParams
+
+BUNDLE_FORMAT = "rnn-sentiment/1"
+
+
+def save(path: Path, content: dict) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(content, tmp)
+
+
+def load(path: Path) -> dict:
+    """``torch.load`` restricted to tensors and plain containers; anything else is refused."""
+    if path.is_dir():
+        raise PipelineError(f"{path}: is a folder, not a model file")
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: not found; run `dvc repro train` first") from None
+    except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError, ... here
+        raise PipelineError(f"{path}: refused to load, not a safe checkpoint ({first_line(error, 200)})") from None
+    if not isinstance(content, dict):
+        raise PipelineError(f"{path}: not a model or checkpoint file")
+    return content
+
+
+def save_bundle(path: Path, model: torch.nn.Module, vocab: pd.Index, encode: EncodeParams) -> None:
+    save(path, {
+        "format": BUNDLE_FORMAT,
+        "model": model.config.model_dump(),
+        "encode": encode.model_dump(),
+        "vocab": list(vocab),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    })
+
+
+def load_bundle(path: Path) -> dict:
+    bundle = load(path)
+    if bundle.get("format") != BUNDLE_FORMAT:
+        raise PipelineError(f"{path}: not an {BUNDLE_FORMAT} model bundle")
+    return bundle

@@ -1,0 +1,1 @@
+"""The prediction command line; no stage runs it, so changing it reruns nothing."""

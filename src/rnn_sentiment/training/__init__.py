@@ -1,0 +1,1 @@
+"""The epoch loop, data-parallel ranks and the fingerprint that keys a resumable checkpoint."""
