@@ -138,6 +138,61 @@ def test_tsv_reads(tmp_path, data):
     assert frame["label"].tolist() == EXPECTED_LABELS
 
 
+def test_every_line_of_a_tsv_is_one_review_whatever_quote_characters_it_holds(tmp_path, data):
+    texts = [f"review {i} is fine" for i in range(300)]
+    texts[5] = '"Best film ever'  # opens a quote that CSV rules would carry over the following lines
+    texts[6] = 'a "quoted" word'
+    texts[195] = 'ends with a quote"'
+    texts[250] = '""'
+    rows = "".join(f"{text}\t{i % 2}\n" for i, text in enumerate(texts))
+    frame = sources.read_source(write(tmp_path / "r.tsv", "text\tlabel\n" + rows), data)
+    assert frame["text"].tolist() == texts
+    assert frame["label"].tolist() == [i % 2 for i in range(300)]
+
+
+def test_a_tsv_row_with_an_extra_field_is_named(tmp_path, data):
+    path = write(tmp_path / "r.tsv", "text\tlabel\nfine\t1\nbad\t0\textra\n")
+    with pytest.raises(PipelineError, match=r"r\.tsv.*line 3"):
+        sources.read_source(path, data)
+
+
+@pytest.mark.parametrize("name, content", [
+    ("r.csv", "text,label,text\nfine,1,other\nbad,0,x\n"),
+    ("r.tsv", "text\tlabel\tlabel\nfine\t1\t0\n"),
+])
+def test_a_repeated_column_name_is_refused_naming_it(tmp_path, data, name, content):
+    repeated = "'text'" if name.endswith("csv") else "'label'"
+    with pytest.raises(PipelineError, match=f"{repeated} appears 2 times"):
+        sources.read_source(write(tmp_path / name, content), data)
+
+
+def test_a_parquet_file_with_a_repeated_column_is_refused(tmp_path, data):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "r.parquet"
+    pq.write_table(pa.table([pa.array(["fine"]), pa.array([1]), pa.array(["x"])], names=["text", "label", "text"]), path)
+    with pytest.raises(PipelineError, match="'text' appears 2 times"):
+        sources.read_source(path, data)
+
+
+def test_a_jsonl_record_without_a_label_says_so(tmp_path, data):
+    lines = [{"text": "fine", "label": 1}, {"text": "no label here"}]
+    path = write(tmp_path / "r.jsonl", "".join(json.dumps(line) + "\n" for line in lines))
+    with pytest.raises(PipelineError) as caught:
+        sources.read_source(path, data)
+    assert "row 2: no label" in str(caught.value) and "nan" not in str(caught.value)
+
+
+def test_a_folder_of_tables_is_named_as_such(tmp_path, data):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    write(folder / "a.csv", "text,label\nfine,1\n")
+    write(folder / "b.csv", "text,label\nbad,0\n")
+    with pytest.raises(PipelineError, match=r"folder of tables \(a\.csv, b\.csv\).*one file"):
+        sources.read_source(folder, data)
+
+
 def test_jsonl_reads_with_string_integer_and_boolean_labels(tmp_path, data):
     lines = [{"text": "great fun", "label": "pos"}, {"text": "dull", "label": 0},
              {"text": "classic", "label": True}, {"text": "bad", "label": False}]
@@ -365,6 +420,22 @@ def test_one_class_absent_raises(data, sizes, split, absent):
     message = str(caught.value)
     assert "reviews.csv" in message
     assert f"{split} split has no {absent}" in message
+
+
+def test_a_val_split_of_one_class_is_refused(data):
+    config = data.model_copy(update=dict(val_fraction=0.1, max_train=0, max_test=0))
+    with pytest.raises(PipelineError, match="val split holds only negative reviews"):
+        splits.assign_splits(review_frame(4, 40, 5, 5), config, seed=0, where="t")
+
+
+def test_a_skewed_split_is_a_warning_naming_its_counts(data, capsys):
+    config = data.model_copy(update=dict(val_fraction=0.2, max_train=0, max_test=0))
+    splits.assign_splits(review_frame(10, 190, 50, 50), config, seed=0, where="reviews.csv")
+    err = capsys.readouterr().err
+    assert "warning: reviews.csv: the train split is skewed, 8 positive and 152 negative" in err
+    assert "val split is skewed, 2 positive and 38 negative" in err and "test split" not in err
+    splits.assign_splits(review_frame(50, 50, 50, 50), config, seed=0, where="reviews.csv")
+    assert capsys.readouterr().err == ""
 
 
 def test_a_val_fraction_that_empties_val_raises(data):

@@ -7,6 +7,7 @@ Checks that need the whole source (all four aclImdb folders, a table with rows) 
 last chunk.
 """
 
+import csv
 import posixpath
 import re
 import tarfile
@@ -120,6 +121,20 @@ def _folder_records(path: Path) -> Iterator[tuple[str, str, str]]:
                 yield split, polarity, _decode(file.read_bytes(), str(file))
 
 
+def _check_aclimdb_folder(path: Path) -> None:
+    """A folder must be in the aclImdb layout; a folder of tables is named as such."""
+    root = path / "aclImdb" if (path / "aclImdb").is_dir() else path
+    if any((root / split).is_dir() for split in ("train", "test")):
+        return
+    tables = sorted(p.name for p in path.iterdir() if p.suffix.lower() in TABLE_SUFFIXES)
+    if tables:
+        raise PipelineError(f"data.source: {path} is a folder of tables ({', '.join(tables[:3])}"
+                            f"{', ...' if len(tables) > 3 else ''}), not an aclImdb folder; "
+                            "point data.source at one file")
+    raise PipelineError(f"data.source: {path} is a folder without train/ or test/ "
+                        "(expected aclImdb/{train,test}/{pos,neg}/ID_RATING.txt)")
+
+
 def parquet_chunks(path: Path, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
     """A Parquet file's ``columns`` (all by default), at most CHUNK_ROWS rows at a time."""
     for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS, columns=columns):
@@ -133,9 +148,38 @@ def _open_table(path: Path, kind: str) -> Iterator[pd.DataFrame]:
         with pd.read_json(path, lines=True, dtype=False, encoding="utf-8", chunksize=CHUNK_ROWS) as reader:
             yield from reader
     else:
-        with pd.read_csv(path, sep="\t" if kind == "tsv" else ",", dtype=str, index_col=False,
+        # TSV has no quoting: a review that starts with a quote character is text, not a quoted field
+        # that runs on over the following lines.
+        quoting = csv.QUOTE_NONE if kind == "tsv" else csv.QUOTE_MINIMAL
+        with pd.read_csv(path, sep="\t" if kind == "tsv" else ",", dtype=str, index_col=False, quoting=quoting,
                          keep_default_na=False, encoding="utf-8", chunksize=CHUNK_ROWS) as reader:
             yield from reader
+
+
+def _header(path: Path, kind: str) -> list[str]:
+    """Column names as the file has them (pandas renames a repeated ``text`` to ``text.1``)."""
+    if kind == "parquet":
+        return pq.ParquetFile(path).schema_arrow.names
+    if kind == "jsonl":
+        return []
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        first = handle.readline()
+    if kind == "tsv":
+        return first.rstrip("\r\n").split("\t")
+    return next(csv.reader([first]), [])
+
+
+def _check_unique_columns(path: Path, kind: str) -> None:
+    try:
+        names = _header(path, kind)
+    except UnicodeDecodeError:
+        raise PipelineError(f"{path}: not UTF-8") from None
+    except (OSError, ValueError) as error:
+        raise PipelineError(f"{path}: cannot be read as {kind} ({first_line(error)})") from None
+    repeated = [name for name, count in Counter(names).items() if count > 1]
+    if repeated:
+        raise PipelineError(f"{path}: column {repeated[0]!r} appears {names.count(repeated[0])} times in the header; "
+                            "rename or drop the copies")
 
 
 def _table_file_chunks(path: Path, kind: str) -> Iterator[pd.DataFrame]:
@@ -155,19 +199,24 @@ def _table_file_chunks(path: Path, kind: str) -> Iterator[pd.DataFrame]:
         yield chunk
 
 
-def _labels(values: pd.Series, path: Path, first_row: int) -> pd.Series:
+def _labels(values: pd.Series, path: Path, first_row: int, column: str) -> pd.Series:
+    missing = values.isna()
+    if missing.any():
+        row = int(np.flatnonzero(missing.to_numpy())[0])
+        raise PipelineError(f"{path}: row {row + first_row}: no label (column {column!r} is missing or null)")
     names = values.astype(str).str.strip().str.lower()
     labels = names.map(LABEL_NAMES)
     bad = labels.isna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise PipelineError(f"{path}: row {row + first_row}: label {values.iloc[row]!r} is not "
+        raise PipelineError(f"{path}: row {row + first_row}: label {str(values.iloc[row])!r} is not "
                             "one of 0/1, neg/pos, negative/positive")
     return labels.astype("int8")
 
 
 def _table_chunks(path: Path, data: DataParams) -> Iterator[pd.DataFrame]:
     kind = TABLE_SUFFIXES[path.suffix.lower()]
+    _check_unique_columns(path, kind)
     # Rows are numbered as a spreadsheet shows them: header is row 1 in CSV/TSV; JSONL/Parquet from 1.
     first_row = 2 if kind in ("csv", "tsv") else 1
     for table in _table_file_chunks(path, kind):
@@ -192,7 +241,8 @@ def _table_frame(table: pd.DataFrame, path: Path, data: DataParams, first_row: i
     if blank.any():
         row = int(np.flatnonzero(blank.to_numpy())[0])
         raise PipelineError(f"{path}: row {row + first_row}: empty text in column {data.text_column!r}")
-    frame = pd.DataFrame({"text": text.astype(str), "label": _labels(table[data.label_column], path, first_row)})
+    frame = pd.DataFrame({"text": text.astype(str),
+                          "label": _labels(table[data.label_column], path, first_row, data.label_column)})
     if data.split_column and data.split_column in table.columns:
         split = table[data.split_column].astype(str).str.strip().str.lower()
         bad = ~split.isin(["train", "test"])
@@ -211,6 +261,7 @@ def iter_source(path: Path, data: DataParams) -> Iterator[pd.DataFrame]:
     if not path.exists():
         raise PipelineError(f"data.source: {path} does not exist")
     if path.is_dir():
+        _check_aclimdb_folder(path)
         chunks = _aclimdb_chunks(_folder_records(path), str(path))
     elif path.suffix.lower() in TABLE_SUFFIXES:
         chunks = _table_chunks(path, data)

@@ -8,6 +8,8 @@ import pandas as pd
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.core.params import DataParams
 
+SKEWED = 0.1  # minority-class share under which a split is reported as skewed
+
 
 def stratified_pick(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
     """Boolean mask choosing round(fraction * n_class) rows of each class."""
@@ -53,7 +55,23 @@ def assign_splits(frame: pd.DataFrame, data: DataParams, seed: int, where: str) 
     for name in ("train", "val"):
         if not (frame["split"] == name).any():
             raise PipelineError(f"data.val_fraction: {data.val_fraction} leaves the {name} split empty")
+    val_labels = set(frame.loc[frame["split"] == "val", "label"].tolist())
+    if val_labels != {0, 1}:
+        only = "positive" if 1 in val_labels else "negative"
+        raise PipelineError(f"data.val_fraction: the val split holds only {only} reviews, so epochs cannot be "
+                            "chosen on it; use more data or a larger data.val_fraction")
+    warn_if_skewed(frame, where)
     return frame.reset_index(drop=True)
+
+
+def warn_if_skewed(frame: pd.DataFrame, where: str) -> None:
+    """A split with under SKEWED of its reviews in one class: accuracy there says little."""
+    for name in ("train", "val", "test"):
+        labels = frame.loc[frame["split"] == name, "label"].to_numpy()
+        positive = int(labels.sum())
+        if len(labels) and min(positive, len(labels) - positive) < SKEWED * len(labels):
+            warn(f"{where}: the {name} split is skewed, {positive} positive and {len(labels) - positive} "
+                 "negative reviews; judge models by ROC AUC or balanced accuracy, not accuracy")
 
 
 def count_train_test_duplicates(frame: pd.DataFrame) -> int:
