@@ -126,6 +126,24 @@ def test_pyfunc_model_takes_hostile_text(pyfunc_model):
     check()
 
 
+def test_the_served_model_scores_the_text_column_and_refuses_what_is_not_text(pyfunc_model):
+    import pandas as pd
+    from mlflow.exceptions import MlflowException
+
+    texts = ["Awful and boring, the worst.", "A superb, wonderful film!"]
+    alone = pyfunc_model.predict(texts)["probability"].tolist()
+    with_id = pyfunc_model.predict(pd.DataFrame({"id": ["r-1", "r-2"], "text": texts}))["probability"].tolist()
+    assert with_id == pytest.approx(alone)
+    assert pyfunc_model.predict(["r-1", "r-2"])["probability"].tolist() != pytest.approx(alone), "not the ids"
+    one_column = pyfunc_model.predict(pd.DataFrame({"review": texts}))["probability"].tolist()
+    assert one_column == pytest.approx(alone)
+    for bad, named in [(pd.DataFrame({"id": ["r-7"], "body": ["awful"]}), "['id', 'body']"),
+                       ([1, 2.5], "item 0"), (["fine", None], "item 1"), ([["nested"]], "item 0")]:
+        with pytest.raises(MlflowException, match=re.escape(named)) as caught:
+            pyfunc_model.predict(bad)
+        assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
 def test_network_is_logged_with_mlflow_pytorch_as_pt2_with_the_vocabulary_beside_it(trained_project):
     import mlflow
     import mlflow.pytorch

@@ -41,9 +41,18 @@ def get(url: str, timeout: float = 10) -> tuple[int, bytes]:
 
 
 def post(url: str, body: dict) -> dict:
+    status, answer = post_status(url, body)
+    assert status == 200, answer
+    return answer
+
+
+def post_status(url: str, body: dict) -> tuple[int, dict]:
     request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
 
 
 def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:
@@ -154,6 +163,17 @@ REQUESTS = [
     ("inputs", {"inputs": ["A superb, wonderful film!", "Awful and boring, the worst."]}),
     ("instances list", {"instances": ["A superb, wonderful film!", "Awful and boring, the worst."]}),
     ("instances", {"instances": [{"text": "A superb, wonderful film!"}, {"text": "Awful and boring, the worst."}]}),
+    ("an id column first", {"dataframe_split": {"columns": ["id", "text"],
+                                                "data": [["r-1", "A superb, wonderful film!"],
+                                                         ["r-2", "Awful and boring, the worst."]]}}),
+]
+# (request, what the 400's message must name)
+REFUSED = [
+    ({"dataframe_split": {"columns": ["id", "body"], "data": [["r-7", "awful"]]}}, "['id', 'body']"),
+    ({"inputs": [1, 2.5]}, "item 0"),
+    ({"inputs": ["fine", None]}, "item 1"),
+    ({"inputs": [["nested"]]}, "shape (1, 1)"),
+    ({"instances": [{"text": 5}]}, "item 0"),
 ]
 
 
@@ -164,10 +184,17 @@ def test_champion_is_served_and_answers_invocations(server, project_on_server, t
            "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     with started(cmd, f"http://127.0.0.1:{port}/ping", tmp_path / "serve.log",
                  {"MLFLOW_TRACKING_URI": url}) as process:
+        endpoint = f"http://127.0.0.1:{port}/invocations"
+        scores = []
         for form, body in REQUESTS:
-            answer = post(f"http://127.0.0.1:{port}/invocations", body)["predictions"]
+            answer = post(endpoint, body)["predictions"]
             assert [row["label"] for row in answer] == ["positive", "negative"], form
             assert all(0 <= row["probability"] <= 1 for row in answer), form
+            scores.append([row["probability"] for row in answer])
+        assert all(score == pytest.approx(scores[0]) for score in scores), "every form scores the texts alone"
+        for body, named in REFUSED:
+            status, answer = post_status(endpoint, body)
+            assert status == 400 and named in answer["message"], (body, answer)
         pid = process.pid
     assert not group_alive(pid), "server and its workers are gone"
 

@@ -6,30 +6,55 @@ Tokenizer and vocabulary travel inside the model (``code/`` and the bundle artif
 """
 
 import mlflow
+import numpy as np
 import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.pyfunc import PythonModel
 
-from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.model import runtime
 from rnn_sentiment.model.predictor import Predictor, label_frame
 
+TEXT = "text"
+
+
+def refused(message: str) -> MlflowException:
+    """An error the scoring server answers with HTTP 400 and this message."""
+    return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
+
 
 def texts_from(model_input) -> list[str]:
-    """Accept a DataFrame with a ``text`` column (or one column), a Series, a list or one string."""
+    """The texts to score: the ``text`` column of a table (or its only column), a list, an array or
+    one string. The model has no input schema on purpose: MLflow's enforcement would keep a
+    table's first column whatever its name, and cast numbers and nulls to strings."""
     if isinstance(model_input, pd.DataFrame):
-        if "text" in model_input.columns:
-            column = model_input["text"]
-        elif model_input.shape[1] == 1:
-            column = model_input.iloc[:, 0]
+        columns = [str(c) for c in model_input.columns]
+        if TEXT in model_input.columns:
+            items = model_input[TEXT].tolist()
+        elif len(columns) == 1:
+            items = model_input.iloc[:, 0].tolist()
         else:
-            raise PipelineError(f"input needs a 'text' column; got columns {list(model_input.columns)}")
-        return ["" if v is None else str(v) for v in column.tolist()]
-    if isinstance(model_input, str):
-        return [model_input]
-    if isinstance(model_input, (pd.Series, list, tuple)):
-        return ["" if v is None else str(v) for v in list(model_input)]
-    raise PipelineError(f"input must be text, a list of texts or a DataFrame with a 'text' column; "
-                        f"got {type(model_input).__name__}")
+            raise refused(f"input has columns {columns} and none is named {TEXT!r}; "
+                          f"send a {TEXT!r} column or a single column of texts")
+    elif isinstance(model_input, dict):  # {"instances": [{"text": ...}]} and {"inputs": {"text": [...]}}
+        if TEXT not in model_input:
+            raise refused(f"input has keys {[str(k) for k in model_input]} and none is named {TEXT!r}")
+        items = [model_input[TEXT]] if isinstance(model_input[TEXT], str) else list(model_input[TEXT])
+    elif isinstance(model_input, np.ndarray):
+        if model_input.ndim != 1:
+            raise refused(f"expected a list of texts, got an array of shape {model_input.shape}")
+        items = model_input.tolist()
+    elif isinstance(model_input, str):
+        items = [model_input]
+    elif isinstance(model_input, (pd.Series, list, tuple)):
+        items = list(model_input)
+    else:
+        raise refused(f"expected texts, a list of texts or a table with a {TEXT!r} column; "
+                      f"got {type(model_input).__name__}")
+    for number, item in enumerate(items):
+        if not isinstance(item, str):
+            raise refused(f"input item {number} is not a text: {item!r} ({type(item).__name__})")
+    return [str(item) for item in items]
 
 
 class RawTextSentimentModel(PythonModel):
