@@ -4,47 +4,30 @@ Nothing here touches the real IMDB data: reviews are generated from small word l
 tiny model can learn them in seconds and every test still runs the real dvc / mlflow code.
 """
 
-import io
+import importlib.util
 import os
-import random
 import shutil
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
 import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
-POSITIVE = ["great", "wonderful", "loved", "excellent", "superb", "brilliant", "enjoyable", "moving"]
-NEGATIVE = ["awful", "terrible", "hated", "boring", "dreadful", "waste", "dull", "worst"]
-FILLER = ["the", "movie", "film", "plot", "actor", "scene", "was", "and", "it", "a", "story",
-          "this", "director", "of", "with", "really", "ending", "characters", "music", "i"]
 
 
-def synthetic_review(rng: random.Random, positive: bool) -> str:
-    cue = POSITIVE if positive else NEGATIVE
-    words = [rng.choice(FILLER) for _ in range(rng.randint(8, 40))]
-    for _ in range(rng.randint(2, 4)):
-        words.insert(rng.randrange(len(words) + 1), rng.choice(cue))
-    text = " ".join(words)
-    return f"{text[0].upper()}{text[1:]}!<br /><br />{rng.choice(FILLER).title()}, {rng.choice(cue)}."
+def _generator():
+    """tools/generate_reviews.py, the same generator a user runs for an offline smoke run."""
+    spec = importlib.util.spec_from_file_location("generate_reviews", PROJECT / "tools/generate_reviews.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def write_imdb_tarball(path: Path, per_folder: int = 60, seed: int = 0) -> Path:
-    """aclImdb/{train,test}/{pos,neg}/ID_RATING.txt, as in the official tarball."""
-    rng = random.Random(seed)
-    with tarfile.open(path, "w:gz") as archive:
-        for split in ("train", "test"):
-            for polarity in ("pos", "neg"):
-                for number in range(per_folder):
-                    rating = rng.randint(7, 10) if polarity == "pos" else rng.randint(1, 4)
-                    data = synthetic_review(rng, polarity == "pos").encode()
-                    info = tarfile.TarInfo(f"aclImdb/{split}/{polarity}/{number}_{rating}.txt")
-                    info.size = len(data)
-                    archive.addfile(info, io.BytesIO(data))
-    return path
+generator = _generator()
+synthetic_review = generator.review
+write_imdb_tarball = generator.write_tarball
 
 
 SMALL_PARAMS = {
@@ -107,6 +90,15 @@ def make_project(root: Path, params: dict | None = None, tarball: bool = True) -
         (repo / "data/raw/imdb").mkdir(parents=True)
         write_imdb_tarball(repo / "data/raw/imdb/aclImdb_v1.tar.gz")
     return repo
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_thread():
+    """In-process torch work in tests is tiny: threads gain nothing, and OpenMP spinning stalls
+    on a busy 2-core machine (the stages the tests run set their own, train.threads: 1)."""
+    import torch
+
+    torch.set_num_threads(1)
 
 
 @pytest.fixture

@@ -97,7 +97,7 @@ def test_code_shipped_inside_the_logged_model_is_a_dep_of_train():
 
 def test_code_no_stage_runs_is_no_stages_dep():
     deps = [dep for stage in stage_deps().values() for dep in stage]
-    for unused in (PACKAGE / "serving", PACKAGE / "serving" / "predict.py", PROJECT / "benchmarks"):
+    for unused in (PACKAGE / "serving", PACKAGE / "serving" / "predict.py", PROJECT / "benchmarks", PROJECT / "tools"):
         assert not covered(unused, deps), unused
 
 

@@ -10,19 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import dvc, make_project, run, synthetic_review, update_params
+from conftest import dvc, generator, make_project, run, synthetic_review, update_params
 
 pytestmark = pytest.mark.slow
 KINDS = ["untracked file", "committed file", "dvc-added file", "absolute path outside", "aclImdb folder"]
 FAST = {"train": {"epochs": 1}}
-
-
-def write_reviews(path: Path, rows: int, seed: int) -> None:
-    rng = random.Random(seed)
-    lines = ["text,label"] + [f'"{synthetic_review(rng, i % 2 == 0)}",{"pos" if i % 2 == 0 else "neg"}'
-                              for i in range(rows)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def write_folder(root: Path, per_folder: int, seed: int) -> None:
@@ -43,10 +35,10 @@ def make_source(kind: str, repo: Path, name: str, reviews: int, seed: int) -> tu
         return f"data/own/{name}", reviews
     if kind == "absolute path outside":
         path = repo.parent / "elsewhere" / f"{name}.csv"
-        write_reviews(path, reviews, seed)
+        generator.write_csv(path, reviews, seed)
         return str(path), reviews
     relative = f"data/own/{name}.csv"
-    write_reviews(repo / relative, reviews, seed)
+    generator.write_csv(repo / relative, reviews, seed)
     if kind == "committed file":
         run(["git", "add", relative], repo)
         run(["git", "commit", "-qm", f"add {name}"], repo)
