@@ -39,13 +39,13 @@ def main() -> None:
     predictor = Predictor.load(paths.MODEL)
     texts = (pd.read_parquet(paths.REVIEWS, columns=["text", "split"]).query("split == 'test'")["text"]
              .sample(n=args.reviews, random_state=config.seed).tolist())
-    batches = [(batch.ids, batch.lengths) for batch in
-               Batcher(predictor.encode_texts(texts)).batches(predictor.batch_size)]
+    batches = [batch.inputs for batch in
+               Batcher(predictor.encode_texts(texts), with_ngrams=True).batches(predictor.batch_size)]
 
     @torch.inference_mode()
     def bare_forward() -> None:
-        for ids, lengths in batches:
-            torch.sigmoid(predictor.model(ids, lengths))
+        for inputs in batches:
+            torch.sigmoid(predictor.model(*inputs))
 
     predictor.predict_proba(texts[:256])  # warm-up
     bare = best_of(args.rounds, bare_forward)

@@ -1,9 +1,10 @@
 """Train-stage epoch loop vs a bare PyTorch training step, side by side on the same batches.
 
+The epoch loop trains the recurrent path (the n-gram path is fitted once, in seconds, before it).
 The bare step gets its batches pre-built in memory and does nothing but forward, backward,
 clip and step; the stage loop (rnn_sentiment.training.loop.Trainer) does its real work: batching from
 the encoded arrays, progress bar, loss/accuracy bookkeeping. The ratio is the share of the bare
-step's throughput that the stage keeps. Also compares batching strategies for the same model:
+step's throughput that the stage keeps. Also compares batching strategies for the same network:
 length-bucketed (the stage's), random pad-to-longest, and pack_padded_sequence.
 
     python benchmarks/train_throughput.py --reviews 3000          # on data/encoded (run `dvc repro encode`)
@@ -20,7 +21,7 @@ from rnn_sentiment.core import cli, params, paths
 from rnn_sentiment.text import encoding
 from rnn_sentiment.model import runtime
 from rnn_sentiment.model.batching import Batcher, crop_windows
-from rnn_sentiment.model.network import PathLogits, SentimentClassifier, training_loss
+from rnn_sentiment.model.network import RecurrentPath, SentimentClassifier
 from rnn_sentiment.training import loop
 
 
@@ -43,8 +44,8 @@ def bare_epoch(model, optimizer, batches, config, device, averaged=None) -> floa
     started = time.perf_counter()
     for ids, lengths, labels in batches:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp and device.type == "cuda"):
-            path_logits = model(ids, lengths).float()
-        loss = training_loss(path_logits, labels)
+            logits = model(ids, lengths).float()
+        loss = nn.functional.binary_cross_entropy_with_logits(logits, labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if config.clip_grad_norm > 0:
@@ -97,11 +98,10 @@ class PackedBiRNN(nn.Module):
         self.head = nn.Linear(config.hidden_dim * (2 if config.bidirectional else 1), 1)
 
     def forward(self, ids, lengths):
-        """[batch, 1]: one path's logits, the shape training_loss takes."""
         packed = nn.utils.rnn.pack_padded_sequence(self.embedding(ids), lengths.cpu(), batch_first=True,
                                                    enforce_sorted=False)
         out, _ = nn.utils.rnn.pad_packed_sequence(self.rnn(packed)[0], batch_first=True)
-        return self.head(out.amax(dim=1))
+        return self.head(out.amax(dim=1)).squeeze(-1)
 
 
 def main() -> None:
@@ -125,14 +125,14 @@ def main() -> None:
           f"batch {config.train.batch_size}, amp {config.train.amp}")
 
     torch.manual_seed(config.seed)
-    model = SentimentClassifier(vocab_size, config.model).to(device)
+    model = SentimentClassifier(vocab_size, 0, config.model).to(device)
     trainer = loop.Trainer(model, config.train, config.seed, device)
     batches = stage_batches(data, config)
     cropped_tokens = sum(int(lengths.sum()) for _, lengths, _ in batches)  # as the stage counts them
-    bare_epoch(PathLogits(model), trainer.optimizer, batches[:3], config.train, device)  # warm-up
+    bare_epoch(model.recurrent, trainer.optimizer, batches[:3], config.train, device)  # warm-up
     bare_times, stage_times = [], []
     for round_ in range(args.rounds):
-        bare_times.append(bare_epoch(PathLogits(model), trainer.optimizer, batches, config.train, device,
+        bare_times.append(bare_epoch(model.recurrent, trainer.optimizer, batches, config.train, device,
                                      trainer.averaged))
         stage_times.append(stage_epoch(trainer, data, 1, device))
     bare, stage = cropped_tokens / min(bare_times), cropped_tokens / min(stage_times)
@@ -143,11 +143,10 @@ def main() -> None:
     if args.skip_strategies:
         return
     results = {}
-    recurrent_only = config.model.model_copy(update={"ngram_buckets": 0})  # batching concerns the RNN alone
     for name in ("bucketed", "pad_to_longest", "packed"):
         torch.manual_seed(config.seed)
-        net = (PackedBiRNN(vocab_size, recurrent_only) if name == "packed"
-               else PathLogits(SentimentClassifier(vocab_size, recurrent_only))).to(device)
+        net = (PackedBiRNN(vocab_size, config.model) if name == "packed"
+               else RecurrentPath(vocab_size, config.model)).to(device)
         optimizer = torch.optim.Adam(net.parameters(), lr=config.train.lr)
         batching = "pad_to_longest" if name == "packed" else name  # packing takes random batches as they come
         chosen = strategy_batches(data, batching, config.train.batch_size, 7)

@@ -20,6 +20,7 @@ WORST = 20
 
 def main() -> None:
     config = params.load()
+    files.check_writable([paths.CONFUSION.parent, paths.MISCLASSIFIED.parent, paths.METRICS.parent])
     run = store.read_run_info(paths.RUN_INFO)
     runtime.configure_threads(config.train.threads)
     predictor = Predictor.load(paths.MODEL)
@@ -39,7 +40,7 @@ def main() -> None:
     with store.tracked("logging the evaluation"), mlflow.start_run(run_id=run["run_id"]):
         log_evaluation(scores, tables)
         mlflow.set_tags(registry.register_and_promote(
-            run["model_uri"], config.mlflow.registered_model, config.mlflow.alias, scores["accuracy"]))
+            run["model_uri"], config.mlflow.registered_model, config.mlflow.alias, scores["roc_auc"]))
     for path, frame in tables.items():
         write_csv(frame, path)
     files.write_json(paths.METRICS, scores)
@@ -58,7 +59,7 @@ def misclassified(labels: np.ndarray, probabilities: np.ndarray, texts: pd.Serie
 
 
 def log_evaluation(scores: dict, tables: dict[Path, pd.DataFrame]) -> None:
-    mlflow.log_metrics({f"test.{k}": v for k, v in scores.items()})
+    mlflow.log_metrics({f"test/{k}": v for k, v in scores.items()})
     mlflow.set_tags(store.input_tags([paths.MODEL, *sorted(paths.ENCODED.glob("test_*.npy")), paths.REVIEWS]))
     roc, pr = tables[paths.ROC], tables[paths.PRECISION_RECALL]
     with tempfile.TemporaryDirectory() as scratch:

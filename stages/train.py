@@ -1,4 +1,9 @@
-"""Stage train: fit the classifier on train, keeping the best epoch on val; write it; log it to MLflow."""
+"""Stage train: fit the classifier (the n-gram path, then the recurrent path's epochs, combined on
+validation); log it to MLflow; write models/ and reports/.
+
+Three steps, in the order that keeps a failure harmless: fit (a checkpoint after every epoch),
+log to MLflow, and only then write the outputs, so a failed run leaves the last good ones.
+"""
 
 import dataclasses
 import json
@@ -11,24 +16,16 @@ import mlflow
 import pandas as pd
 
 from rnn_sentiment.core import cli, files, params, paths
-from rnn_sentiment.text import encoding, vocab
 from rnn_sentiment.evaluation import figures
 from rnn_sentiment.model import runtime, torch_files
 from rnn_sentiment.model.batching import Batcher
 from rnn_sentiment.model.network import SentimentClassifier
-from rnn_sentiment.tracking import logged_models, store
+from rnn_sentiment.text import encoding, ngrams, vocab
+from rnn_sentiment.tracking import logged_models, store, training_log
 from rnn_sentiment.training import distributed, loop
 from rnn_sentiment.training.fingerprint import training_fingerprint
 
-
-def upstream_metrics() -> dict[str, float]:
-    """Data, vocabulary and encoding stats, so the one MLflow run tells the whole story."""
-    flat = {}
-    for name, path in (("data", paths.DATA_STATS), ("vocab", paths.VOCAB_STATS), ("encode", paths.ENCODE_STATS)):
-        stats = json.loads(path.read_text())
-        for key, value in pd.json_normalize(stats, sep=".").iloc[0].items():
-            flat[f"{name}.{key}"] = float(value)
-    return flat
+OUTPUT_FOLDERS = [paths.MODEL.parent, paths.HISTORY.parent, paths.TRAIN_STATS.parent]
 
 
 def main() -> None:
@@ -37,47 +34,93 @@ def main() -> None:
         sys.exit(distributed.relaunch(config.train.processes))
     world = distributed.world_from_env()
     device = distributed.device_for(world, runtime.choose_device(config.train.device))
+    runtime.configure_threads(config.train.threads, world.local_size)
     with distributed.process_group(world, device):
-        tokens = vocab.read(paths.VOCAB)
-        train, val = (Batcher(encoding.load(paths.ENCODED, name), device) for name in ("train", "val"))
-        runtime.configure_threads(config.train.threads, world.local_size)
-        runtime.seed_everything(config.seed)
-        model = SentimentClassifier(len(tokens), config.model)
-        trainer = loop.Trainer(model, config.train, config.seed, device, world)
-        fingerprint = training_fingerprint(config, [paths.VOCAB, *sorted(paths.ENCODED.glob("*.npy"))])
-        state = trainer.resume(paths.CHECKPOINT, fingerprint) or loop.TrainState(fingerprint, run_id="")
+        job = Job(config, world, device)
         if not world.is_main:  # the other ranks train their share of each epoch; rank 0 writes and logs
-            trainer.fit(train, val, state, on_epoch=lambda result, state: None)
+            job.fit(on_epoch=lambda result, state: None)
             return
-        if state.history:
-            print(f"resuming from {paths.CHECKPOINT} after epoch {len(state.history)}", file=sys.stderr)
+        files.check_writable(OUTPUT_FOLDERS)
         experiment_id = store.connect(config.mlflow.experiment)
+        job.report()
         with store.tracked("logging the training run"), \
-                mlflow.start_run(run_id=state.run_id or None, experiment_id=experiment_id) as run:
-            if not state.run_id:
-                state.run_id = run.info.run_id
-                log_run_inputs(config, device, world)
-            state = trainer.fit(train, val, state, on_epoch=lambda result, state: end_of_epoch(trainer, result, state))
-            model.load_state_dict(state.best_state)
+                training_log.start(experiment_id, job.state.run_id or None, store.git_commit()) as run:
+            if not job.state.run_id:
+                job.state.run_id = run.info.run_id
+                log_inputs(config, job, device, world)
+                job.trainer.save(paths.CHECKPOINT, job.state)  # a failure from here on resumes this run
+            state = job.fit(on_epoch=lambda result, state: end_of_epoch(job.trainer, result, state))
             history = pd.DataFrame([dataclasses.asdict(h) for h in state.history])
-            summary = {**summarize(history, state), "mlflow_run_id": state.run_id}
+            summary = summarize(history, state)
             with tempfile.TemporaryDirectory() as scratch:
                 bundle = Path(scratch) / paths.MODEL.name
-                torch_files.save_bundle(bundle, model.cpu(), tokens, config.encode)
-                uris = log_outputs(config, model, bundle, history, summary)
+                job.save_best(bundle)
+                uris = log_outputs(config, job, bundle, history, summary)
                 write_outputs(bundle, history, summary, experiment_id, uris)
-        paths.CHECKPOINT.unlink(missing_ok=True)
+    paths.CHECKPOINT.unlink(missing_ok=True)
 
 
-def log_run_inputs(config: params.Params, device, world: distributed.World) -> None:
-    mlflow.log_params(params.flatten(config))
-    mlflow.set_tags({**store.run_tags(paths.REVIEWS), "device": str(device), "processes": str(world.size),
-                     **store.input_tags([paths.VOCAB, paths.ENCODED])})
-    mlflow.log_metrics(upstream_metrics())
+class Job:
+    """The data, the classifier with its fitted n-gram path, and the trainer, resumed if a
+    checkpoint of these exact params and data exists."""
+
+    def __init__(self, config: params.Params, world: distributed.World, device):
+        self.config = config
+        self.tokens = vocab.read(paths.VOCAB)
+        self.table = ngrams.read(paths.NGRAMS)
+        self.splits = {name: encoding.load(paths.ENCODED, name) for name in ("train", "val")}
+        self.train = Batcher(self.splits["train"], device)
+        runtime.seed_everything(config.seed)
+        self.model = SentimentClassifier(len(self.tokens), len(self.table), config.model)
+        self.trainer = loop.Trainer(self.model, config.train, config.seed, device, world)
+        fingerprint = training_fingerprint(config, [paths.VOCAB, paths.NGRAMS, *sorted(paths.ENCODED.glob("*.npy"))])
+        self.ngram_scores: dict[float, float] = {}
+        self.state = self.trainer.resume(paths.CHECKPOINT, fingerprint) or self._fresh(fingerprint)
+
+    def _fresh(self, fingerprint: str) -> loop.TrainState:
+        state = loop.TrainState(fingerprint, run_id="")
+        if self.model.ngrams is not None:
+            state.ngram_c, self.ngram_scores = loop.fit_ngram_path(
+                self.model, self.table, self.splits["train"], self.splits["val"], self.config.train.ngram_c)
+        return state
+
+    def report(self) -> None:
+        if self.state.run_id:
+            print(f"resuming from {paths.CHECKPOINT} after epoch {len(self.state.history)} "
+                  f"(MLflow run {self.state.run_id})", file=sys.stderr)
+        if self.ngram_scores:
+            print("n-gram path: validation ROC AUC " + ", ".join(f"{s:.4f} at C={c:g}" for c, s in
+                                                                 self.ngram_scores.items())
+                  + f"; C={self.state.ngram_c:g} kept", file=sys.stderr)
+
+    def fit(self, on_epoch) -> loop.TrainState:
+        return self.trainer.fit(self.train, self.splits["val"], self.state, on_epoch)
+
+    def save_best(self, path: Path) -> None:
+        self.model.load_state_dict(self.state.best_state)
+        torch_files.save_bundle(path, self.model.cpu(), self.tokens, list(self.table["ngram"]), self.config.encode)
+
+    def model_summary(self) -> dict[str, float]:
+        weights = self.model.combine.weight.detach().flatten().tolist()
+        names = ["recurrent_weight", "ngram_weight"][:len(weights)]
+        return {**dict(zip(names, weights)), "combine_bias": float(self.model.combine.bias.detach()),
+                **({"ngram_c": self.state.ngram_c} if self.state.ngram_c else {})}
+
+
+def upstream_stats() -> dict:
+    """Data, vocabulary and encoding counts: the dataset's profile in MLflow."""
+    return {name: json.loads(path.read_text()) for name, path in
+            (("data", paths.DATA_STATS), ("vocab", paths.VOCAB_STATS), ("encode", paths.ENCODE_STATS))}
+
+
+def log_inputs(config: params.Params, job: Job, device, world: distributed.World) -> None:
+    tags = {**store.run_tags(), "device": str(device), "processes": str(world.size),
+            **store.input_tags([paths.VOCAB, paths.NGRAMS, paths.ENCODED, paths.REVIEWS])}
+    training_log.log_inputs(config, config.data.source, paths.REVIEWS, upstream_stats(), tags)
 
 
 def end_of_epoch(trainer: loop.Trainer, result: loop.EpochResult, state: loop.TrainState) -> None:
-    mlflow.log_metrics({k: v for k, v in dataclasses.asdict(result).items() if k != "epoch"}, step=result.epoch)
+    training_log.log_epoch(result)
     trainer.save(paths.CHECKPOINT, state)
     print(loop.describe(result), file=sys.stderr)
 
@@ -85,28 +128,30 @@ def end_of_epoch(trainer: loop.Trainer, result: loop.EpochResult, state: loop.Tr
 def summarize(history: pd.DataFrame, state: loop.TrainState) -> dict:
     return {
         "best_epoch": state.best_epoch,
-        "best_val_accuracy": state.best_val_accuracy,
+        "best_val_roc_auc": state.best_val_roc_auc,
+        "best_val_accuracy": float(history.loc[history["epoch"] == state.best_epoch, "val_accuracy"].iloc[0]),
         "epochs_run": len(state.history),
         "train_seconds": round(float(history["seconds"].sum()), 1),
         "tokens_per_second": round(float(history["tokens_per_second"].mean()), 1),
+        "mlflow_run_id": state.run_id,
     }
 
 
-def log_outputs(config: params.Params, model: SentimentClassifier, bundle: Path, history: pd.DataFrame,
-                summary: dict) -> tuple[str, str]:
+def log_outputs(config: params.Params, job: Job, bundle: Path, history: pd.DataFrame, summary: dict
+                ) -> tuple[str, str]:
     """The summary, the curves and both MLflow models; returns the two model URIs."""
-    mlflow.log_metrics({k: float(v) for k, v in summary.items() if k != "mlflow_run_id"})
+    training_log.log_summary(summary, job.model_summary())
     with tempfile.TemporaryDirectory() as scratch:
         mlflow.log_artifact(str(figures.history(history, Path(scratch) / "training_curves.png")), "plots")
     logged = logged_models.log_model(bundle)
-    network = logged_models.log_network(model, paths.VOCAB, config.encode.max_len)
+    network = logged_models.log_network(job.model, paths.VOCAB, paths.NGRAMS, config.encode.max_len)
     return logged.model_uri, network.model_uri
 
 
 def write_outputs(bundle: Path, history: pd.DataFrame, summary: dict, experiment_id: str,
                   uris: tuple[str, str]) -> None:
     """Last, once MLflow holds the run: models/, the per-epoch history and reports/train.json
-    (a column of `dvc exp show`). A failure before this leaves the previous outputs as they were."""
+    (a column of `dvc exp show`)."""
     with files.atomic_path(paths.MODEL) as tmp:
         shutil.copyfile(bundle, tmp)
     with files.atomic_path(paths.HISTORY) as tmp:

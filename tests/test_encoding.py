@@ -1,4 +1,4 @@
-"""Unit tests for rnn_sentiment.encoding: padding, truncation, OOV, and the .npy files."""
+"""Unit tests for text/encoding.py: padding, truncation, OOV, n-gram bags, and the .npy files."""
 
 import random
 
@@ -6,12 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnn_sentiment.text import encoding
 from rnn_sentiment.core.errors import PipelineError
+from rnn_sentiment.text import encoding
+from rnn_sentiment.text.ngrams import NgramIndex
 from rnn_sentiment.text.vocab import PAD_ID, UNK_ID
 
 # "t0" .. "t29" have ids 2 .. 31.
 VOCAB = pd.Index(["<pad>", "<unk>"] + [f"t{i}" for i in range(30)])
+# n-gram ids: "t0".."t29" are 0..29, then the bigrams "t{i} t{i+1}" are 30..58
+NGRAMS = NgramIndex([f"t{i}" for i in range(30)] + [f"t{i} t{i + 1}" for i in range(29)])
 
 
 def tid(i: int) -> int:
@@ -101,15 +104,26 @@ def test_non_default_index_is_ignored():
     assert split.ids.tolist() == [[tid(0), tid(1), PAD_ID], [tid(4), PAD_ID, PAD_ID]]
 
 
+def test_the_ngram_bag_covers_the_whole_review_not_only_what_the_recurrent_path_keeps():
+    split = encoding.encode(toks(seq(6), [], ["t3", "oov", "t4", "t3"]), np.array([1, 0, 1]), VOCAB, 2, "head",
+                            NGRAMS)
+    assert split.ids[0].tolist() == [tid(0), tid(1)] and split.lengths[0] == 2
+    bags = [split.ngram_ids[split.ngram_offsets[i]:split.ngram_offsets[i + 1]].tolist() for i in range(3)]
+    assert bags[0] == [0, 1, 2, 3, 4, 5, 30, 31, 32, 33, 34]  # all six words and five bigrams
+    assert bags[1] == []
+    assert bags[2] == [3, 4], "each n-gram once; none across an unknown word"
+    assert split.ngram_ids.dtype == np.int32 and split.ngram_offsets.dtype == np.int64
+
+
 def test_save_then_load_round_trips(tmp_path):
-    split = encoding.encode(toks(seq(5), [], seq(2, 9)), np.array([1, 0, 1]), VOCAB, 4, "tail")
+    split = encoding.encode(toks(seq(5), [], seq(2, 9)), np.array([1, 0, 1]), VOCAB, 4, "tail", NGRAMS)
     encoding.save(split, tmp_path, "val")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["val_ids.npy", "val_labels.npy", "val_lengths.npy"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"val_{part}.npy" for part in sorted(encoding.FIELDS)]
     for mmap in (True, False):
         loaded = encoding.load(tmp_path, "val", mmap=mmap)
-        for field in ("ids", "lengths", "labels"):
-            np.testing.assert_array_equal(getattr(loaded, field), getattr(split, field))
-            assert getattr(loaded, field).dtype == getattr(split, field).dtype
+        for part in encoding.FIELDS:
+            np.testing.assert_array_equal(getattr(loaded, part), getattr(split, part))
+            assert getattr(loaded, part).dtype == getattr(split, part).dtype
 
 
 def test_load_of_a_missing_split_raises_pipeline_error(tmp_path):
@@ -144,7 +158,7 @@ def write_in_chunks(directory, docs, labels, max_len, policy, chunk):
     with encoding.SplitWriter(directory, "train", len(docs), max_len) as writer:
         for start in range(0, len(docs), chunk):
             tokens = toks(*docs[start:start + chunk])
-            writer.append(tokens, encoding.encode(tokens, labels[start:start + chunk], VOCAB, max_len, policy))
+            writer.append(tokens, encoding.encode(tokens, labels[start:start + chunk], VOCAB, max_len, policy, NGRAMS))
         return writer.close()
 
 
@@ -155,15 +169,18 @@ def test_writing_in_chunks_gives_the_same_bytes_as_saving_at_once(tmp_path, chun
     (tmp_path / "chunked").mkdir()
     (tmp_path / "whole").mkdir()
     write_in_chunks(tmp_path / "chunked", docs, labels, 6, "head_tail", chunk)
-    encoding.save(encoding.encode(toks(*docs), labels, VOCAB, 6, "head_tail"), tmp_path / "whole", "train")
-    for name in ("train_ids.npy", "train_lengths.npy", "train_labels.npy"):
+    encoding.save(encoding.encode(toks(*docs), labels, VOCAB, 6, "head_tail", NGRAMS), tmp_path / "whole", "train")
+    for part in encoding.FIELDS:
+        name = f"train_{part}.npy"
         assert (tmp_path / "chunked" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
 
 
 def test_stats_keys_and_values(tmp_path):
     docs = [seq(2), ["t1", "oov"], [], seq(10)]
     result = write_in_chunks(tmp_path, docs, np.array([0, 1, 0, 1]), 4, "head", chunk=3)
-    assert set(result) == {"reviews", "oov_rate", "length_p50", "length_p90", "length_p99", "truncated_share"}
+    assert set(result) == {"reviews", "oov_rate", "length_p50", "length_p90", "length_p99", "truncated_share",
+                           "ngrams_per_review"}
+    assert result["ngrams_per_review"] == pytest.approx((3 + 1 + 0 + 19) / 4)
     assert result["reviews"] == 4
     # kept ids: 2 + 2 + 1 + 4 = 9, of which 2 are <unk> (the OOV word and the empty review)
     assert result["oov_rate"] == pytest.approx(2 / 9, abs=1e-6)

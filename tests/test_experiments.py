@@ -46,7 +46,7 @@ def test_evaluate_alone_logs_into_the_run_of_the_model_it_evaluates(repo):
     before = len(runs(repo))
     dvc("repro", "--force", "--single-item", "evaluate", cwd=repo)
     assert len(runs(repo)) == before, "no new run"
-    history = client(repo).get_metric_history(run_id, "test.accuracy")
+    history = client(repo).get_metric_history(run_id, "test/accuracy")
     assert len(history) == 2, "the model's own run got the second evaluation"
     tags = client(repo).get_run(run_id).data.tags
     lock = (repo / "dvc.lock").read_text()
@@ -78,7 +78,7 @@ def test_queued_experiments_log_into_the_projects_own_store(repo):
     assert set(by_name) == {"sweep-lstm", "sweep-h8"}
     assert by_name["sweep-lstm"].data.params["model.cell"] == "lstm"
     assert by_name["sweep-h8"].data.params["model.hidden_dim"] == "8"
-    assert all("test.accuracy" in r.data.metrics for r in new)
+    assert all("test/accuracy" in r.data.metrics for r in new)
     assert all(str(repo / "mlruns") in r.info.artifact_uri for r in new), [r.info.artifact_uri for r in new]
     assert not list((repo / ".dvc/tmp").rglob("mlflow.db")), "no store left inside DVC's temporary copies"
 
@@ -94,7 +94,7 @@ def test_workspace_experiment_compares_with_metrics_and_plots_diff(repo, tmp_pat
     dvc("exp", "run", "-S", "train.epochs=1", "-S", "train.lr=0.002", cwd=repo)
     assert json.loads((repo / "reports/train.json").read_text())["epochs_run"] == 1
 
-    diff = json.loads(dvc("metrics", "diff", "--json", cwd=repo).stdout)
+    diff = json.loads(dvc("metrics", "diff", "--all", "--json", cwd=repo).stdout)
     assert diff["metrics.json"]["accuracy"]["old"] == baseline["accuracy"]
     assert "new" in diff["metrics.json"]["accuracy"]
     assert diff["reports/train.json"]["epochs_run"] == {"old": 3, "new": 1, "diff": -2}

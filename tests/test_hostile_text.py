@@ -21,11 +21,13 @@ from rnn_sentiment.text import tokenizer
 from rnn_sentiment.model.network import SentimentClassifier
 from rnn_sentiment.model.predictor import Predictor
 from rnn_sentiment.model.torch_files import save_bundle
+from rnn_sentiment.text.ngrams import NgramIndex
 from rnn_sentiment.core.params import EncodeParams, ModelParams
 
 MAX_LEN = 50
 ANY_TEXT = st.text(alphabet=st.characters(codec=None, categories=None), max_size=300)  # surrogates too
 HOSTILE = st.one_of(ANY_TEXT, st.sampled_from(["", " ", "\x00", "\n\r\t", "\u202e\u200b", "<br /><br />", "\ud800"]))
+NGRAMS = ["great", "awful", "great !", "awful ."]
 FIVE_MB = ("An endless review. " * 276_000)[: 5 * 1024 * 1024]
 
 
@@ -33,9 +35,9 @@ FIVE_MB = ("An endless review. " * 276_000)[: 5 * 1024 * 1024]
 def predictor() -> Predictor:
     torch.manual_seed(0)
     vocab = pd.Index(["<pad>", "<unk>", "great", "awful", "!", "."])
-    model = SentimentClassifier(len(vocab), ModelParams(cell="gru", embed_dim=8, hidden_dim=8, num_layers=1, bidirectional=True,
-                                                     dropout=0.0, pooling="max_mean", ngram_buckets=0))
-    return Predictor(model, vocab, EncodeParams(max_len=MAX_LEN, truncate="head_tail"))
+    model = SentimentClassifier(len(vocab), len(NGRAMS), ModelParams(
+        cell="gru", embed_dim=8, hidden_dim=8, num_layers=1, bidirectional=True, dropout=0.0, pooling="max_mean"))
+    return Predictor(model, vocab, NgramIndex(NGRAMS), EncodeParams(max_len=MAX_LEN, truncate="head_tail"))
 
 
 @given(ANY_TEXT)
@@ -73,7 +75,7 @@ def test_clipping_keeps_head_and_tail_so_truncation_sees_the_same_tokens():
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory, predictor):
     path = tmp_path_factory.mktemp("model") / "model.pt"
-    save_bundle(path, predictor.model, predictor.vocab, predictor.encode)
+    save_bundle(path, predictor.model, predictor.vocab, NGRAMS, predictor.encode)
     return path
 
 

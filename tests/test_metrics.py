@@ -34,8 +34,15 @@ def test_classification_metrics_match_hand_counts():
     assert result["f1"] == pytest.approx(2 * precision * recall / (precision + recall))
     expected_loss = -np.mean([math.log(p) if y else math.log(1 - p) for y, p in zip(labels, probabilities)])
     assert result["loss"] == pytest.approx(expected_loss)
-    assert set(result) == {"accuracy", "precision", "recall", "f1", "roc_auc", "loss"}
+    assert result["balanced_accuracy"] == pytest.approx((7 / 9 + 8 / 11) / 2)
+    assert set(result) == {"accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "loss"}
     assert all(isinstance(v, float) for v in result.values())
+
+
+def test_a_constant_prediction_has_a_balanced_accuracy_of_one_half_whatever_the_skew():
+    labels = np.array([1] * 99 + [0])
+    result = metrics.classification_metrics(labels, np.full(100, 0.9))
+    assert result["accuracy"] == pytest.approx(0.99) and result["balanced_accuracy"] == pytest.approx(0.5)
 
 
 def test_no_predicted_positives_gives_zero_precision_not_an_error():

@@ -1,36 +1,27 @@
-"""Unit tests for rnn_sentiment.model: padding is never read, whatever the architecture."""
+"""Unit tests for the network: the recurrent path never reads padding, whatever the architecture;
+the n-gram path sums its bag; the classifier combines the two."""
 
 import itertools
 
 import pytest
 import torch
 
-from rnn_sentiment.model.network import SentimentClassifier, reverse_within_length, training_loss
 from rnn_sentiment.core.params import ModelParams
+from rnn_sentiment.model.network import NgramPath, RecurrentPath, SentimentClassifier, reverse_within_length
 from rnn_sentiment.text.vocab import PAD_ID
 
 VOCAB_SIZE = 50
 SHORT, LONG = 5, 23
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors gain nothing from threads, and OpenMP spinning stalls on a busy 2-core box."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def config(cell="gru", bidirectional=True, pooling="max_mean", num_layers=1, dropout=0.3,
-           ngram_buckets=0) -> ModelParams:
+def config(cell="gru", bidirectional=True, pooling="max_mean", num_layers=1, dropout=0.3) -> ModelParams:
     return ModelParams(cell=cell, embed_dim=8, hidden_dim=6, num_layers=num_layers,
-                       bidirectional=bidirectional, dropout=dropout, pooling=pooling, ngram_buckets=ngram_buckets)
+                       bidirectional=bidirectional, dropout=dropout, pooling=pooling)
 
 
-def build(seed: int = 0, **kwargs) -> SentimentClassifier:
+def build(seed: int = 0, **kwargs) -> RecurrentPath:
     torch.manual_seed(seed)
-    return SentimentClassifier(VOCAB_SIZE, config(**kwargs)).eval()
+    return RecurrentPath(VOCAB_SIZE, config(**kwargs)).eval()
 
 
 GRID = list(itertools.product(["rnn", "gru", "lstm"], [False, True], ["last", "max", "mean", "max_mean"], [1, 2]))
@@ -64,64 +55,42 @@ def test_a_review_gets_the_same_logit_alone_and_right_padded_in_a_batch(cell, bi
         assert torch.allclose(model(garbage, torch.tensor([LONG, SHORT]))[1], alone[0], atol=1e-5)
 
 
-def with_random_ngram_weights(**kwargs) -> SentimentClassifier:
-    """N-gram weights start at zero; random ones make the bag's path visible to the assertions."""
-    model = build(ngram_buckets=97, **kwargs)
+def test_the_ngram_path_sums_the_weights_of_the_bag_plus_its_bias():
+    path = NgramPath(10)
     with torch.no_grad():
-        model.ngrams.weights.weight.normal_(generator=torch.Generator().manual_seed(5))
-        model.ngrams.bias.fill_(0.3)
-    return model
+        path.weights.weight.copy_(torch.arange(10, dtype=torch.float32).unsqueeze(1))
+        path.bias.fill_(0.5)
+        # three reviews: {1, 4}, {} and {2, 3, 9}
+        logits = path(torch.tensor([1, 4, 2, 3, 9]), torch.tensor([0, 2, 2, 5]))
+    assert logits.tolist() == [5.5, 0.5, 14.5]
 
 
-def test_the_ngram_path_never_reads_padding_or_what_follows_the_length():
-    model = with_random_ngram_weights()
-    generator = torch.Generator().manual_seed(2)
-    short = torch.randint(2, VOCAB_SIZE, (SHORT,), generator=generator)
-    padded = torch.randint(2, VOCAB_SIZE, (2, LONG), generator=generator)  # garbage after SHORT
-    padded[1, :SHORT] = short
+def test_the_classifier_is_its_combiner_over_the_paths_logits():
+    torch.manual_seed(0)
+    model = SentimentClassifier(VOCAB_SIZE, 10, config(dropout=0.0)).eval()
     with torch.no_grad():
-        alone = model.path_logits(short.unsqueeze(0), torch.tensor([SHORT]))
-        batched = model.path_logits(padded, torch.tensor([LONG, SHORT]))
-        assert torch.allclose(batched[1], alone[0], atol=1e-5)
-        one_word = model.path_logits(short[:1].unsqueeze(0), torch.tensor([1]))  # no bigram at all
-        assert torch.isfinite(one_word).all()
-
-
-def test_the_prediction_is_the_mean_of_the_rnn_and_ngram_logits():
-    model = with_random_ngram_weights()
-    ids = torch.randint(2, VOCAB_SIZE, (3, 6), generator=torch.Generator().manual_seed(4))
-    lengths = torch.tensor([6, 4, 2])
+        model.ngrams.weights.weight.normal_(generator=torch.Generator().manual_seed(1))
+        model.combine.weight.copy_(torch.tensor([[0.3, 1.7]]))
+        model.combine.bias.fill_(-0.2)
+    ids = torch.randint(2, VOCAB_SIZE, (2, 6), generator=torch.Generator().manual_seed(2))
+    lengths, bags, offsets = torch.tensor([6, 3]), torch.tensor([1, 2, 7]), torch.tensor([0, 2, 3])
     with torch.no_grad():
-        paths = model.path_logits(ids, lengths)
-        assert paths.shape == (3, 2)
-        assert not torch.allclose(paths[:, 0], paths[:, 1])
-        assert torch.allclose(model(ids, lengths), paths.mean(dim=1))
-        assert torch.allclose(paths[:, 0], build()(ids, lengths))  # same seed, RNN only: same RNN logit
+        paths = model.path_logits(ids, lengths, bags, offsets)
+        assert paths.shape == (2, 2)
+        assert torch.allclose(paths[:, 0], model.recurrent(ids, lengths))
+        assert torch.allclose(paths[:, 1], model.ngrams(bags, offsets))
+        assert torch.allclose(model(ids, lengths, bags, offsets), 0.3 * paths[:, 0] + 1.7 * paths[:, 1] - 0.2)
 
 
-def test_the_ngram_path_sees_word_order_through_bigrams():
-    model = with_random_ngram_weights()
-    lengths = torch.tensor([3])
+def test_without_ngrams_the_classifier_is_the_recurrent_path_through_its_combiner():
+    torch.manual_seed(0)
+    model = SentimentClassifier(VOCAB_SIZE, 0, config()).eval()
+    assert model.ngrams is None and model.combine.weight.shape == (1, 1)
+    ids = torch.randint(2, VOCAB_SIZE, (3, 5), generator=torch.Generator().manual_seed(3))
+    lengths = torch.tensor([5, 2, 1])
+    empty, offsets = torch.empty(0, dtype=torch.long), torch.zeros(4, dtype=torch.long)
     with torch.no_grad():
-        ngram = model.path_logits(torch.tensor([[5, 9, 13]]), lengths)[0, 1]
-        swapped = model.path_logits(torch.tensor([[9, 5, 13]]), lengths)[0, 1]
-    assert not torch.allclose(ngram, swapped)  # same words, other pairs
-
-
-def test_each_path_learns_from_its_own_loss_not_from_the_other_paths_output():
-    """Trained on one joint loss, the bag only fit the RNN's residual (measured: no help on short
-    texts); with a loss per path, the RNN's gradient must not change when the bag's output does."""
-    ids = torch.randint(2, VOCAB_SIZE, (4, 7), generator=torch.Generator().manual_seed(6))
-    lengths, labels = torch.tensor([7, 5, 3, 2]), torch.tensor([1.0, 0.0, 1.0, 0.0])
-
-    def rnn_gradient(model):
-        model.zero_grad()
-        training_loss(model.path_logits(ids, lengths), labels).backward()
-        return model.recurrent.head.weight.grad.clone()
-
-    plain = build(ngram_buckets=97, dropout=0.0)
-    assert torch.allclose(rnn_gradient(plain), rnn_gradient(with_random_ngram_weights(dropout=0.0)))
-    assert plain.ngrams.weights.weight.grad.abs().sum() > 0  # and the bag does learn
+        assert torch.allclose(model(ids, lengths, empty, offsets), model.recurrent(ids, lengths))
 
 
 def test_the_logit_does_depend_on_the_real_tokens():

@@ -5,6 +5,7 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import dvc, run, update_params
@@ -19,7 +20,7 @@ def ran_stages(output: str) -> list[str]:
 
 def test_repro_writes_metrics(trained_project):
     metrics = json.loads((trained_project / "metrics.json").read_text())
-    assert set(metrics) == {"accuracy", "precision", "recall", "f1", "roc_auc", "loss"}
+    assert set(metrics) == {"accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "loss"}
     assert metrics["accuracy"] > 0.8, "the synthetic reviews carry clear cue words"
     for name in ("confusion.csv", "roc.csv", "precision_recall.csv", "history.csv"):
         assert (trained_project / "reports/plots" / name).stat().st_size > 0
@@ -38,9 +39,9 @@ def test_mlflow_run_holds_train_and_evaluate(trained_project):
     assert run_.data.params["model.cell"] == "gru"
     assert run_.data.params["train.epochs"] == "3"
     assert "data.fingerprint" in run_.data.tags and "mlflow.source.git.commit" in run_.data.tags
-    history = client.get_metric_history(info["run_id"], "val_accuracy")
+    history = client.get_metric_history(info["run_id"], "val/accuracy")
     assert [m.step for m in history] == list(range(1, len(history) + 1)) and len(history) >= 1
-    test_accuracy = run_.data.metrics["test.accuracy"]
+    test_accuracy = run_.data.metrics["test/accuracy"]
     assert test_accuracy == pytest.approx(json.loads((trained_project / "metrics.json").read_text())["accuracy"])
     artifacts = {a.path for a in client.list_artifacts(info["run_id"], "plots")}
     assert {"plots/confusion_matrix.png", "plots/roc_curve.png", "plots/training_curves.png"} <= artifacts
@@ -158,18 +159,21 @@ def test_network_is_logged_with_mlflow_pytorch_as_pt2_with_the_vocabulary_beside
     meta = Model.load(local)
     assert "pytorch" in meta.flavors
     assert list(Path(local).rglob("model.pt2")) and not list(Path(local).rglob("model.pth")), "pt2, not pickle"
-    assert [spec.name for spec in meta.signature.inputs.inputs] == ["ids", "lengths"]
-    vocab = next(Path(local).rglob("vocab.tsv"))
+    assert [spec.name for spec in meta.signature.inputs.inputs] == ["ids", "lengths", "ngram_ids", "ngram_offsets"]
     example = json.loads(next(Path(local).rglob("input_example.json")).read_text())
-    assert vocab.read_bytes() == (trained_project / "data/vocab/vocab.tsv").read_bytes()
+    for table in ("vocab.tsv", "ngrams.tsv"):
+        shipped = next(Path(local).rglob(table))
+        assert shipped.read_bytes() == (trained_project / "data/vocab" / table).read_bytes()
 
     network = mlflow.pytorch.load_model(info["network_uri"])
     predictor = Predictor.load(trained_project / "models/model.pt")
-    encoded = predictor.encode_texts(["A wonderful, superb film!", "Awful and boring.", "ok"])
-    ids, lengths = torch.from_numpy(encoded.ids).long(), torch.from_numpy(encoded.lengths).long()
+    encoded = predictor.encode_texts(["A wonderful, superb film!", "Awful and boring.", "ok", "a b c d e f"])
+    inputs = [torch.from_numpy(np.asarray(getattr(encoded, part), dtype=np.int64))
+              for part in ("ids", "lengths", "ngram_ids", "ngram_offsets")]
     with torch.no_grad():
-        assert torch.allclose(network(ids, lengths), predictor.model(ids, lengths), atol=1e-5)
-        assert network(torch.tensor(example["ids"]), torch.tensor(example["lengths"])).shape == (2,)
+        assert torch.allclose(network(*inputs), predictor.model(*inputs), atol=1e-5)
+        example_inputs = [torch.tensor(example[part]) for part in ("ids", "lengths", "ngram_ids", "ngram_offsets")]
+        assert network(*example_inputs).shape == (2,)
 
 
 def test_champion_alias_holds_the_best_version_and_predict_resolves_it(trained_project):
@@ -182,9 +186,9 @@ def test_champion_alias_holds_the_best_version_and_predict_resolves_it(trained_p
     client = MlflowClient()
     versions = client.search_model_versions("name = 'imdb-rnn'")
     assert len(versions) >= 3
-    accuracy = {v.version: client.get_run(v.run_id).data.metrics["test.accuracy"] for v in versions}
+    roc_auc = {v.version: client.get_run(v.run_id).data.metrics["test/roc_auc"] for v in versions}
     champion = client.get_model_version_by_alias("imdb-rnn", "champion").version
-    assert accuracy[champion] == max(accuracy.values())
+    assert roc_auc[champion] == max(roc_auc.values())
     for v in versions:
         tags = client.get_run(v.run_id).data.tags
         assert tags["registry.promoted"] in ("true", "false") and "@champion" in tags["registry.decision"]

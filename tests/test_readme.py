@@ -24,7 +24,7 @@ def documented_defaults() -> dict[str, str]:
         if len(cells) < 3 or not cells[0].startswith("`"):
             continue
         names = re.findall(r"`([^`]+)`", cells[0])
-        values = [value.strip() for value in cells[1].split(",")]
+        values = [value.strip() for value in re.findall(r"`[^`]*`|[^,`]+", cells[1]) if value.strip()]
         for name, value in zip(names, values * len(names) if len(values) == 1 else values, strict=True):
             if value.startswith("`") or re.fullmatch(r"[-\d.e]+|true|false", value):
                 defaults[name] = value.strip("`")

@@ -59,20 +59,20 @@ def test_sigkill_in_the_middle_of_a_write_leaves_the_old_artifact(tmp_path, kind
 SLOW = {"model": {"embed_dim": 48, "hidden_dim": 48}, "train": {"epochs": 4, "patience": 4}}
 
 
-def kill_after_first_checkpoint(repo: Path) -> int:
-    """Start `dvc repro`, SIGKILL its whole process group once an epoch checkpoint exists."""
+def kill_after_first_epoch(repo: Path) -> int:
+    """Start `dvc repro`, SIGKILL its whole process group once a checkpoint holds a finished epoch."""
+    from rnn_sentiment.model.torch_files import load
+
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     process = subprocess.Popen([sys.executable, "-m", "dvc", "repro"], cwd=repo, env=env, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoint = repo / "models/checkpoint.pt"
     deadline = time.monotonic() + 300
-    while not checkpoint.exists():
-        assert process.poll() is None and time.monotonic() < deadline, "repro ended before any checkpoint"
+    while not (checkpoint.exists() and load(checkpoint)["history"]):  # written at the start, then per epoch
+        assert process.poll() is None and time.monotonic() < deadline, "repro ended before any epoch"
         time.sleep(0.005)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
-    from rnn_sentiment.model.torch_files import load
-
     return len(load(checkpoint)["history"])
 
 
@@ -83,7 +83,7 @@ def test_killed_training_resumes_and_ends_with_the_uninterrupted_metrics(tmp_pat
     dvc("repro", cwd=clean)
 
     killed = make_project(tmp_path / "killed", SLOW)
-    finished = kill_after_first_checkpoint(killed)
+    finished = kill_after_first_epoch(killed)
     assert 1 <= finished < 4
     assert not (killed / "models/model.pt").exists(), "no model was written by the killed run"
     assert not (killed / "metrics.json").exists()

@@ -141,10 +141,10 @@ def test_pipeline_run_reads_back_over_the_rest_api(server, project_on_server):
     assert params["model.cell"] == "gru" and params["train.epochs"] == "3"
     metrics = {m["key"]: m["value"] for m in found["data"]["metrics"]}
     written = json.loads((repo / "metrics.json").read_text())
-    assert metrics["test.accuracy"] == pytest.approx(written["accuracy"])
-    assert metrics["test.roc_auc"] == pytest.approx(written["roc_auc"])
+    assert metrics["test/accuracy"] == pytest.approx(written["accuracy"])
+    assert metrics["test/roc_auc"] == pytest.approx(written["roc_auc"])
 
-    history = api(url, f"metrics/get-history?run_id={run_id}&metric_key=val_accuracy")["metrics"]
+    history = api(url, f"metrics/get-history?run_id={run_id}&metric_key=val/accuracy")["metrics"]
     epochs = json.loads((repo / "reports/train.json").read_text())["epochs_run"]
     assert sorted(m["step"] for m in history) == list(range(1, epochs + 1))
 

@@ -1,9 +1,11 @@
-"""The Trainer in-process: NaN stop with the last good checkpoint kept, clipping, weight averaging,
-resume."""
+"""Training in-process: the n-gram path's fit and the combiner, NaN stop with the last good
+checkpoint kept, clipping, weight averaging (with its warm-up), resume."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
+from sklearn.linear_model import LogisticRegression
 
 from rnn_sentiment.core import params
 from rnn_sentiment.core.errors import PipelineError
@@ -11,19 +13,30 @@ from rnn_sentiment.text.encoding import EncodedSplit
 from rnn_sentiment.model import torch_files
 from rnn_sentiment.model.batching import Batch, Batcher
 from rnn_sentiment.model.network import SentimentClassifier
+from rnn_sentiment.text.ngrams import log_count_ratios
 from rnn_sentiment.training import loop as training
 
 VOCAB = 30
 
 
-def split(rows: int, seed: int) -> Batcher:
+def encoded(rows: int, seed: int) -> EncodedSplit:
+    """Reviews whose tokens say their label; each token is also its own n-gram (id - 2)."""
     rng = np.random.default_rng(seed)
     lengths = rng.integers(3, 12, rows).astype(np.int32)
     labels = rng.integers(0, 2, rows).astype(np.int8)
     ids = np.zeros((rows, 12), np.int32)
     for row, (length, label) in enumerate(zip(lengths, labels)):
         ids[row, :length] = rng.integers(2, VOCAB // 2, length) + (VOCAB // 2 - 2) * label
-    return Batcher(EncodedSplit(ids, lengths, labels))
+    bags = [np.unique(ids[row, :length]) - 2 for row, length in enumerate(lengths)]
+    offsets = np.concatenate([[0], np.cumsum([len(bag) for bag in bags])])
+    return EncodedSplit(ids, lengths, labels, np.concatenate(bags).astype(np.int32), offsets)
+
+
+def split(rows: int, seed: int) -> Batcher:
+    return Batcher(encoded(rows, seed))
+
+
+NGRAM_TABLE = pd.DataFrame({"ngram": [str(i) for i in range(VOCAB - 2)]})
 
 
 @pytest.fixture
@@ -45,15 +58,19 @@ def checkpointing(run: training.Trainer, checkpoint):
     return lambda result, state: run.save(checkpoint, state)
 
 
-def trainer(config, epochs: int) -> training.Trainer:
+def trainer(config, epochs: int, ngram_features: int = 0) -> training.Trainer:
     torch.manual_seed(config.seed)
-    return training.Trainer(SentimentClassifier(VOCAB, config.model), with_train(config, epochs=epochs).train,
-                            config.seed, torch.device("cpu"))
+    return training.Trainer(SentimentClassifier(VOCAB, ngram_features, config.model),
+                            with_train(config, epochs=epochs).train, config.seed, torch.device("cpu"))
+
+
+def no_op(result, state) -> None:
+    pass
 
 
 def test_a_nan_loss_stops_naming_epoch_and_batch_and_keeps_the_last_good_checkpoint(tmp_path, config):
     checkpoint = tmp_path / "checkpoint.pt"
-    train, val = split(200, 0), split(40, 1)
+    train, val = split(200, 0), encoded(40, 1)
     first = trainer(config, epochs=1)
     first.fit(train, val, training.TrainState("fp", "run"), on_epoch=checkpointing(first, checkpoint))
     saved = checkpoint.read_bytes()
@@ -74,7 +91,7 @@ def test_a_nan_loss_stops_naming_epoch_and_batch_and_keeps_the_last_good_checkpo
 
 
 def test_the_nan_batch_named_is_the_first_one_holding_the_poisoned_token(tmp_path, config):
-    train, val = split(200, 0), split(40, 1)
+    train, val = split(200, 0), encoded(40, 1)
     run = trainer(config, epochs=1)
     with torch.no_grad():
         run.model.recurrent.embedding.weight[7] = float("inf")
@@ -91,63 +108,94 @@ def test_gradient_clipping_bounds_the_update(config):
     train = split(8, 0)  # one batch: one update
     steps = {}
     for clip in (0.0, 1e-4):
-        torch.manual_seed(0)
-        run = training.Trainer(SentimentClassifier(VOCAB, config.model),
-                               with_train(config, clip_grad_norm=clip, lr=1.0).train, 0, torch.device("cpu"))
-        before = [p.detach().clone() for p in run.model.parameters()]
-        run.optimizer = torch.optim.SGD(run.model.parameters(), lr=1.0)  # update = lr * grad: shows the clip
+        run = trainer(with_train(config, clip_grad_norm=clip, lr=1.0), epochs=1)
+        before = [p.detach().clone() for p in run.model.recurrent.parameters()]
+        run.optimizer = torch.optim.SGD(run.model.recurrent.parameters(), lr=1.0)  # update = lr * grad: shows the clip
         run.train_epoch(train, 1)
         with torch.no_grad():
-            steps[clip] = torch.sqrt(sum(((p - b) ** 2).sum() for p, b in zip(run.model.parameters(), before))).item()
+            steps[clip] = torch.sqrt(sum(((p - b) ** 2).sum()
+                                         for p, b in zip(run.model.recurrent.parameters(), before))).item()
     assert steps[1e-4] == pytest.approx(1e-4, rel=1e-3)
     assert steps[0.0] > 100 * steps[1e-4]
 
 
-def test_the_bag_of_ngrams_steps_with_its_own_learning_rate(config):
-    """Adam's first step moves every parameter with a gradient by its group's lr (times +-1)."""
-    torch.manual_seed(0)
-    run = training.Trainer(SentimentClassifier(VOCAB, config.model.model_copy(update={"ngram_buckets": 64})),
-                           with_train(config, lr=0.001, ngram_lr=0.05, clip_grad_norm=0.0).train, 0,
-                           torch.device("cpu"))
-    head, bag = run.model.recurrent.head.bias.detach().clone(), run.model.ngrams.bias.detach().clone()
-    run.train_epoch(split(8, 0), 1)  # one batch: one step
-    assert (run.model.recurrent.head.bias - head).abs().item() == pytest.approx(0.001, rel=1e-3)
-    assert (run.model.ngrams.bias - bag).abs().item() == pytest.approx(0.05, rel=1e-3)
+def test_the_ngram_path_is_nb_weighted_logistic_regression_with_c_chosen_on_validation(config):
+    train, val = encoded(300, 0), encoded(100, 1)
+    table = pd.DataFrame({"ngram": NGRAM_TABLE["ngram"]})
+    bags = training.bag_matrix(train, np.ones(VOCAB - 2)).to_dense().numpy()  # binary features
+    table["positive"] = bags[train.labels == 1].sum(axis=0).astype(int)
+    table["negative"] = bags[train.labels == 0].sum(axis=0).astype(int)
+    model = SentimentClassifier(VOCAB, VOCAB - 2, config.model)
+    chosen, scores = training.fit_ngram_path(model, table, train, val, [0.01, 0.1, 1.0])
+    assert set(scores) == {0.01, 0.1, 1.0} and scores[chosen] == max(scores.values())
+
+    ratios = log_count_ratios(table)
+    reference = LogisticRegression(C=chosen, tol=1e-10, max_iter=10_000).fit(bags * ratios, train.labels)
+    weights = model.ngrams.weights.weight.detach().squeeze(1).double().numpy()
+    np.testing.assert_allclose(weights, reference.coef_[0] * ratios, atol=2e-3)
+    assert float(model.ngrams.bias.detach()) == pytest.approx(reference.intercept_[0], abs=2e-3)
 
 
-def test_weight_averaging_scores_and_keeps_the_moving_average_of_every_step(tmp_path, config):
+def test_the_combiner_is_a_logistic_regression_on_the_validation_logits(config):
+    run = trainer(config, epochs=1, ngram_features=VOCAB - 2)
+    with torch.no_grad():
+        run.model.ngrams.weights.weight.copy_(torch.linspace(-1, 1, VOCAB - 2).unsqueeze(1))
+    val = encoded(120, 1)
+    scores = run.validate(val)
+    recurrent = training.path_logits(run.scored, Batcher(val), 64, torch.device("cpu"), amp=False)
+    ngram = run.model.ngrams(torch.from_numpy(val.ngram_ids).long(), torch.from_numpy(val.ngram_offsets)).detach().numpy()
+    features = np.stack([recurrent, ngram], axis=1)
+    reference = LogisticRegression(C=training.COMBINER_C, tol=1e-10, max_iter=10_000).fit(features, val.labels)
+    np.testing.assert_allclose(run.model.combine.weight.detach().numpy()[0], reference.coef_[0], rtol=1e-2)
+    assert scores["accuracy"] == pytest.approx(np.mean(reference.predict(features) == val.labels))
+    assert scores["recurrent_accuracy"] == pytest.approx(np.mean((recurrent > 0) == val.labels))
+
+
+def test_weight_averaging_warms_up_then_keeps_the_moving_average_of_every_step(tmp_path, config):
     decay = 0.7
-    train, val = split(48, 0), split(16, 1)
+    train, val = split(48, 0), encoded(16, 1)
     run = trainer(with_train(config, ema_decay=decay), 1)
     steps = []
     run.optimizer.register_step_post_hook(
-        lambda optimizer, args, kwargs: steps.append([p.detach().clone() for p in run.model.parameters()]))
-    state = run.fit(train, val, training.TrainState("fp", "run"), on_epoch=lambda result, state: None)
+        lambda optimizer, args, kwargs: steps.append([p.detach().clone() for p in run.model.recurrent.parameters()]))
+    state = run.fit(train, val, training.TrainState("fp", "run"), on_epoch=no_op)
 
     assert len(steps) == 6
     expected = steps[0]
-    for snapshot in steps[1:]:
-        expected = [decay * e + (1 - decay) * s for e, s in zip(expected, snapshot)]
-    for name, (want, got) in zip(dict(run.model.named_parameters()), zip(expected, run.scored.parameters())):
+    for step, snapshot in enumerate(steps[1:], start=1):
+        rate = min(decay, (1 + step) / (10 + step))
+        expected = [rate * e + (1 - rate) * s for e, s in zip(expected, snapshot)]
+    names = [name for name, _ in run.model.recurrent.named_parameters()]
+    for name, want, got in zip(names, expected, run.scored.parameters()):
         torch.testing.assert_close(got, want, msg=name)
-        torch.testing.assert_close(state.best_state[name], want, msg=name)
-    assert not torch.equal(run.model.recurrent.head.weight, run.scored.recurrent.head.weight), \
-        "raw weights go on unaveraged"
-    val_loss, _ = training.evaluate(run.scored, val, 32, torch.device("cpu"), amp=False)
-    assert state.history[0].val_loss == val_loss, "validation scores the averaged weights"
+        torch.testing.assert_close(state.best_state[f"recurrent.{name}"], want, msg=name)
+    assert not torch.equal(run.model.recurrent.head.weight, run.scored.head.weight), "raw weights go on unaveraged"
+    recurrent = training.path_logits(run.scored, Batcher(val), 32, torch.device("cpu"), amp=False)
+    assert state.history[0].val_recurrent_accuracy == np.mean((recurrent > 0) == val.labels), \
+        "validation scores the averaged weights"
+
+
+def test_a_short_run_is_not_held_near_its_initial_weights(config):
+    """Averaging with decay 0.997 over 15 steps alone would keep 96% of the initial weights."""
+    run = trainer(with_train(config, ema_decay=0.997), 1)
+    initial = [p.detach().clone() for p in run.model.recurrent.parameters()]
+    run.fit(split(120, 0), encoded(16, 1), training.TrainState("fp", "run"), on_epoch=no_op)
+    def distance(params):
+        return torch.sqrt(sum(((p - i) ** 2).sum() for p, i in zip(params, initial))).item()
+    assert distance(run.scored.parameters()) > 0.5 * distance(run.model.recurrent.parameters())
 
 
 @pytest.mark.parametrize("ema_decay", [0.0, 0.9])
 def test_resume_continues_to_the_same_weights_as_an_uninterrupted_run(tmp_path, config, ema_decay):
     config = with_train(config, ema_decay=ema_decay)
-    train, val = split(120, 0), split(30, 1)
+    train, val = split(120, 0), encoded(30, 1)
     whole = trainer(config, epochs=3)
-    whole_state = whole.fit(train, val, training.TrainState("fp", "run"), on_epoch=lambda result, state: None)
+    whole_state = whole.fit(train, val, training.TrainState("fp", "run"), on_epoch=no_op)
 
     part = trainer(config, epochs=1)
     part.fit(train, val, training.TrainState("fp", "run"), on_epoch=checkpointing(part, tmp_path / "b.pt"))
     rest = trainer(config, epochs=3)
-    rest_state = rest.fit(train, val, rest.resume(tmp_path / "b.pt", "fp"), on_epoch=lambda result, state: None)
+    rest_state = rest.fit(train, val, rest.resume(tmp_path / "b.pt", "fp"), on_epoch=no_op)
 
     assert [h.val_loss for h in rest_state.history] == [h.val_loss for h in whole_state.history]
     for name, value in whole.model.state_dict().items():
@@ -158,7 +206,7 @@ def test_resume_continues_to_the_same_weights_as_an_uninterrupted_run(tmp_path, 
 
 def test_a_checkpoint_of_other_params_or_data_is_not_resumed(tmp_path, config):
     run = trainer(config, epochs=1)
-    run.fit(split(40, 0), split(10, 1), training.TrainState("fingerprint-a", "run"),
+    run.fit(split(40, 0), encoded(10, 1), training.TrainState("fingerprint-a", "run"),
             on_epoch=checkpointing(run, tmp_path / "c.pt"))
     assert trainer(config, epochs=2).resume(tmp_path / "c.pt", "fingerprint-b") is None
     assert trainer(config, epochs=2).resume(tmp_path / "c.pt", "fingerprint-a") is not None

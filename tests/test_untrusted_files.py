@@ -147,7 +147,7 @@ def test_resume_refuses_a_planted_checkpoint(tmp_path):
     marker = tmp_path / "payload-ran"
     config = params.load()
     checkpoint = plant(tmp_path / "checkpoint.pt", marker)
-    trainer = training.Trainer(SentimentClassifier(10, config.model), config.train, 0, torch.device("cpu"))
+    trainer = training.Trainer(SentimentClassifier(10, 0, config.model), config.train, 0, torch.device("cpu"))
     with pytest.raises(PipelineError, match="refused"):
         trainer.resume(checkpoint, "any")
     assert not marker.exists()

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from rnn_sentiment.core.errors import PipelineError
+
 
 @contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
@@ -45,6 +47,17 @@ def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_writable(folders: list[str | os.PathLike]) -> None:
+    """Fail now, in one line, if any output folder cannot be written: not after an hour of work."""
+    for folder in map(Path, folders):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as error:
+            raise PipelineError(f"{folder}: cannot write outputs there ({error.strerror or error})") from None
 
 
 def write_text(target: str | os.PathLike, text: str) -> None:

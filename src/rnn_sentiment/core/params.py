@@ -45,6 +45,12 @@ class EncodeParams(_Section):
     truncate: Literal["head", "tail", "head_tail"]
 
 
+class NgramParams(_Section):
+    order: Annotated[int, Field(ge=1, le=3)]
+    min_df: Annotated[int, Field(ge=1)]
+    max_features: Annotated[int, Field(ge=0, le=50_000_000)]
+
+
 class ModelParams(_Section):
     cell: Literal["rnn", "gru", "lstm"]
     embed_dim: Annotated[int, Field(ge=1, le=4096)]
@@ -53,14 +59,13 @@ class ModelParams(_Section):
     bidirectional: bool
     dropout: Annotated[float, Field(ge=0.0, le=0.95)]
     pooling: Literal["last", "max", "mean", "max_mean"]
-    ngram_buckets: Annotated[int, Field(ge=0, le=2**26)]
 
 
 class TrainParams(_Section):
     epochs: Annotated[int, Field(ge=1, le=10_000)]
     batch_size: Annotated[int, Field(ge=1, le=65_536)]
     lr: Annotated[float, Field(gt=0.0, le=10.0)]
-    ngram_lr: Annotated[float, Field(gt=0.0, le=10.0)]
+    ngram_c: Annotated[list[Annotated[float, Field(gt=0.0, le=1e6)]], Field(min_length=1, max_length=20)]
     weight_decay: Annotated[float, Field(ge=0.0, le=1.0)]
     clip_grad_norm: Annotated[float, Field(ge=0.0)]
     patience: Annotated[int, Field(ge=1)]
@@ -83,13 +88,16 @@ class Params(_Section):
     data: DataParams
     vocab: VocabParams
     encode: EncodeParams
+    ngrams: NgramParams
     model: ModelParams
     train: TrainParams
     mlflow: MlflowParams
 
 
 _KINDS = {"int_type": "an integer", "float_type": "a number", "bool_type": "true or false",
-          "string_type": "a string", "finite_number": "a finite number", "model_type": "a mapping", "dict_type": "a mapping"}
+          "string_type": "a string", "finite_number": "a finite number", "model_type": "a mapping",
+          "dict_type": "a mapping", "list_type": "a list", "too_short": "a list of at least one value",
+          "too_long": "a list of at most 20 values"}
 _BOUNDS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
 
 

@@ -8,6 +8,7 @@ DOWNLOAD = Path("data/raw/imdb/aclImdb_v1.tar.gz")  # the only file any stage wr
 
 REVIEWS = Path("data/interim/reviews.parquet")
 VOCAB = Path("data/vocab/vocab.tsv")
+NGRAMS = Path("data/vocab/ngrams.tsv")
 ENCODED = Path("data/encoded")
 
 MODEL = Path("models/model.pt")

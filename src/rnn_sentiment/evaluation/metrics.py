@@ -16,8 +16,11 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dic
     recall = tp / (tp + fn) if tp + fn else 0.0
     clipped = np.clip(probabilities, 1e-7, 1 - 1e-7)
     loss = -np.mean(np.where(labels, np.log(clipped), np.log1p(-clipped)))
+    specificity = float(np.mean(~predicted[~labels])) if (~labels).any() else 0.0
     return {
         "accuracy": float(np.mean(predicted == labels)),
+        # the mean of the two classes' recalls: a constant prediction scores 0.5 whatever the skew
+        "balanced_accuracy": (recall + specificity) / 2,
         "precision": precision,
         "recall": recall,
         "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,

@@ -25,6 +25,13 @@ class Batch:
     lengths: torch.Tensor  # [rows]
     labels: torch.Tensor  # [rows], float
     tokens: int  # real tokens in the batch, known without a device sync
+    ngram_ids: torch.Tensor | None = None  # the rows' n-gram ids, flat (when the Batcher serves them)
+    ngram_offsets: torch.Tensor | None = None  # [rows + 1]
+
+    @property
+    def inputs(self) -> tuple[torch.Tensor, ...]:
+        """What SentimentClassifier takes."""
+        return self.ids, self.lengths, self.ngram_ids, self.ngram_offsets
 
 
 def crop_windows(batch: Batch, lengths: np.ndarray, share: float, rng: np.random.Generator) -> Batch:
@@ -71,16 +78,18 @@ class Batcher:
     On CPU the id matrix stays where ``encoding.load`` put it, a memory map: a batch reads just
     its rows from the page cache, so a split larger than memory trains without being loaded.
     On CUDA the matrix is copied to the device once, and the only per-batch host-to-device copy
-    is the row index. Lengths and labels (a few bytes per review) are held in memory.
+    is the row index. Lengths and labels (a few bytes per review) are held in memory. With
+    ``with_ngrams`` each batch also carries its rows' n-gram bags, read from the flat array.
     """
 
-    def __init__(self, split: EncodedSplit, device: torch.device = torch.device("cpu")):
+    def __init__(self, split: EncodedSplit, device: torch.device = torch.device("cpu"), with_ngrams: bool = False):
         self.device = device
         self.on_host = device.type == "cpu"
         self.ids = split.ids if self.on_host else torch.from_numpy(np.array(split.ids, dtype=np.int32)).to(device)
         self.lengths = torch.from_numpy(np.array(split.lengths, dtype=np.int64)).to(device)
         self.labels = torch.from_numpy(np.array(split.labels, dtype=np.float32)).to(device)
         self.length_array = np.asarray(split.lengths, dtype=np.int64)
+        self.ngrams = (split.ngram_ids, np.asarray(split.ngram_offsets, dtype=np.int64)) if with_ngrams else None
 
     def __len__(self) -> int:
         return len(self.length_array)
@@ -110,4 +119,15 @@ class Batcher:
         else:
             rows = torch.from_numpy(index).to(self.device, non_blocking=True)
             ids = self.ids[rows, :longest].long()
-        return Batch(index, ids, self.lengths[rows], self.labels[rows], int(host_lengths.sum()))
+        batch = Batch(index, ids, self.lengths[rows], self.labels[rows], int(host_lengths.sum()))
+        return replace(batch, **self._bags(index)) if self.ngrams is not None else batch
+
+    def _bags(self, index: np.ndarray) -> dict[str, torch.Tensor]:
+        """The rows' n-gram ids, one flat tensor, and their offsets."""
+        flat, offsets = self.ngrams
+        starts, sizes = offsets[index], offsets[index + 1] - offsets[index]
+        bag_offsets = np.zeros(len(index) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=bag_offsets[1:])
+        positions = np.repeat(starts - bag_offsets[:-1], sizes) + np.arange(bag_offsets[-1])
+        return {"ngram_ids": torch.from_numpy(np.asarray(flat[positions], dtype=np.int64)).to(self.device),
+                "ngram_offsets": torch.from_numpy(bag_offsets).to(self.device)}

@@ -1,20 +1,20 @@
-"""Embedding -> (bi)directional RNN/GRU/LSTM stack -> masked pooling -> linear logit, optionally
-averaged with the logit of a bag of words and hashed word bigrams trained beside it.
+"""The classifier: a recurrent path and an NB-weighted n-gram path, combined by a logistic
+regression fitted on validation.
 
+``RecurrentPath``: embedding -> (bi)directional RNN/GRU/LSTM stack -> masked pooling -> a logit.
 Padding is never read as input. Batches are right-padded, so a forward cell reaches every real
 token before any padding. The backward direction runs a forward cell over each sequence reversed
 *within its own length* (padding stays at the end), and pooling masks padded positions out.
-A review therefore gets the same prediction whatever padding surrounds it in a batch, while the
+A review therefore gets the same logit whatever padding surrounds it in a batch, while the
 whole batch still goes through one fused cuDNN/oneDNN call per direction: measured faster than
-``pack_padded_sequence`` on CPU and GPU alike (see benchmarks/).
+``pack_padded_sequence`` on CPU and GPU alike (benchmarks/train_throughput.py).
 
-Why the bag of n-grams (``model.ngram_buckets``): trained on reviews hundreds of tokens long, the
-RNN alone stays unsure on three-word texts ("I hate it" 0.55 positive), while a linear model over
-words and word pairs learns phrase polarity straight from counts ("i hate": 135 negative vs 42
-positive training reviews). Each path is a full classifier with its own loss; the prediction is
-the mean of their logits, in the spirit of Mesnil et al. (2015), who ensembled an RNN language
-model with NBSVM on IMDB. Trained jointly on one loss instead, the bag only learned the RNN's
-residual on long reviews and fixed nothing (measured: 0.552).
+``NgramPath``: a linear classifier over the review's binary bag of word 1-3-grams, the whole
+review; its weights are NB-scaled logistic regression weights (Wang & Manning 2012), fitted
+exactly by training/linear.py, not by the epoch loop.
+
+``SentimentClassifier`` holds both and ``combine``, a logistic regression over the paths' logits,
+fitted on the validation split (docs/design.md says why and what each part measured).
 """
 
 import torch
@@ -24,7 +24,6 @@ from rnn_sentiment.core.params import ModelParams
 from rnn_sentiment.text.vocab import PAD_ID
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
-BIGRAM_HASH = 1_000_003  # prime multiplier: bucket = (first_id * BIGRAM_HASH + second_id) % buckets
 
 
 def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -59,7 +58,9 @@ class RecurrentPath(nn.Module):
         pooled = width * (2 if config.pooling == "max_mean" else 1)
         self.head = nn.Linear(pooled, 1)
 
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """``ids`` [batch, time] right-padded, ``lengths`` [batch] >= 1 -> logits [batch]."""
+        lengths = lengths.to(ids.device)
         x = self.dropout(self.embedding(ids))
         for i, directions in enumerate(self.layers):
             outputs = [directions[0](x)[0]]
@@ -69,10 +70,10 @@ class RecurrentPath(nn.Module):
             x = torch.cat(outputs, dim=-1) if len(outputs) == 2 else outputs[0]
             if i < len(self.layers) - 1:
                 x = self.dropout(x)
-        return self.head(self.dropout(self._pool(x, lengths, real))).squeeze(-1)
+        return self.head(self.dropout(self._pool(x, lengths))).squeeze(-1)
 
-    def _pool(self, x: torch.Tensor, lengths: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-        mask = real.unsqueeze(-1)
+    def _pool(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        mask = real_steps(x.size(1), lengths).unsqueeze(-1)
         pooling = self.config.pooling
         if pooling == "last":
             last = x.gather(1, (lengths - 1).view(-1, 1, 1).expand(-1, 1, x.size(2))).squeeze(1)
@@ -88,64 +89,50 @@ class RecurrentPath(nn.Module):
         return torch.cat(parts, dim=-1)
 
 
-class NgramBag(nn.Module):
-    """Mean weight over a text's words and hashed word bigrams, plus a bias: a linear classifier
-    over sparse features. Weights start at zero, as a linear model's usually do."""
+class NgramPath(nn.Module):
+    """The sum of the weights of the n-grams a review holds, plus a bias. Reviews come as one
+    flat tensor of n-gram ids and CSR offsets [batch + 1]; a review with none gets the bias."""
 
-    def __init__(self, vocab_size: int, buckets: int):
+    def __init__(self, features: int):
         super().__init__()
-        self.vocab_size, self.buckets = vocab_size, buckets
-        self.weights = nn.Embedding(vocab_size + buckets, 1)
+        self.weights = nn.EmbeddingBag(features, 1, mode="sum", include_last_offset=True)
         nn.init.zeros_(self.weights.weight)
         self.bias = nn.Parameter(torch.zeros(1))
 
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-        """Padding masked out; a bigram is real when its second word is."""
-        ids = ids.long()
-        words = self.weights(ids).squeeze(-1) * real
-        buckets = (ids[:, :-1] * BIGRAM_HASH + ids[:, 1:]) % self.buckets
-        bigrams = self.weights(self.vocab_size + buckets).squeeze(-1) * real[:, 1:]
-        return (words.sum(dim=1) + bigrams.sum(dim=1)) / (2 * lengths - 1).to(words.dtype) + self.bias
+    def forward(self, ngram_ids: torch.Tensor, ngram_offsets: torch.Tensor) -> torch.Tensor:
+        return self.weights(ngram_ids, ngram_offsets).squeeze(-1) + self.bias
 
 
 class SentimentClassifier(nn.Module):
-    """The recurrent path and, with ``model.ngram_buckets``, the bag of n-grams: each a classifier
-    trained on its own loss; the prediction is the mean of their logits."""
+    """The recurrent path, the n-gram path (when the n-gram table has rows) and ``combine``, a
+    logistic regression over their logits; it starts as their mean."""
 
-    def __init__(self, vocab_size: int, config: ModelParams):
+    def __init__(self, vocab_size: int, ngram_features: int, config: ModelParams):
         super().__init__()
         self.config = config
         self.recurrent = RecurrentPath(vocab_size, config)
-        self.ngrams = NgramBag(vocab_size, config.ngram_buckets) if config.ngram_buckets else None
+        self.ngrams = NgramPath(ngram_features) if ngram_features else None
+        paths = 2 if self.ngrams is not None else 1
+        self.combine = nn.Linear(paths, 1)
+        with torch.no_grad():
+            self.combine.weight.fill_(1 / paths)
+            self.combine.bias.zero_()
 
     @property
-    def paths(self) -> list[nn.Module]:
-        return [p for p in (self.recurrent, self.ngrams) if p is not None]
+    def ngram_features(self) -> int:
+        return self.ngrams.weights.num_embeddings if self.ngrams is not None else 0
 
-    def path_logits(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """``ids`` [batch, time] right-padded, ``lengths`` [batch] >= 1 -> [batch, paths], recurrent first."""
-        lengths = lengths.to(ids.device)
-        real = real_steps(ids.size(1), lengths)
-        return torch.stack([path(ids, lengths, real) for path in self.paths], dim=1)
+    def path_logits(self, ids: torch.Tensor, lengths: torch.Tensor, ngram_ids: torch.Tensor,
+                    ngram_offsets: torch.Tensor) -> torch.Tensor:
+        """[batch, paths]: the recurrent path's logits, then the n-gram path's."""
+        paths = [self.recurrent(ids, lengths)]
+        if self.ngrams is not None:
+            paths.append(self.ngrams(ngram_ids, ngram_offsets))
+        return torch.stack(paths, dim=1)
 
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Logits [batch]: the mean of the paths' logits."""
-        return self.path_logits(ids, lengths).mean(dim=1)
-
-
-class PathLogits(nn.Module):
-    """The classifier as training sees it: one logit per path, each for its own loss. Training
-    calls this module (DistributedDataParallel syncs gradients only through a wrapped forward)."""
-
-    def __init__(self, classifier: SentimentClassifier):
-        super().__init__()
-        self.classifier = classifier
-
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return self.classifier.path_logits(ids, lengths)
-
-
-def training_loss(path_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Each path is trained as a classifier of its own: the sum of their mean losses."""
-    targets = labels.unsqueeze(1).expand_as(path_logits)
-    return nn.functional.binary_cross_entropy_with_logits(path_logits, targets) * path_logits.size(1)
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor, ngram_ids: torch.Tensor,
+                ngram_offsets: torch.Tensor) -> torch.Tensor:
+        """Logits [batch]. ``ids`` [batch, time] right-padded, ``lengths`` [batch] >= 1 (the
+        recurrent path's view, truncated to encode.max_len); ``ngram_ids`` and ``ngram_offsets``
+        the whole review's bag (text/ngrams.py)."""
+        return self.combine(self.path_logits(ids, lengths, ngram_ids, ngram_offsets)).squeeze(-1)

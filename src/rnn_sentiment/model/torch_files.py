@@ -1,6 +1,7 @@
 """The project's two torch files, written atomically and read without unpickling objects.
 
-``models/model.pt`` (the bundle: network config, weights, vocabulary and encoding settings) and
+``models/model.pt`` (the bundle: network config, weights, vocabulary, n-gram table and encoding
+settings) and
 ``models/checkpoint.pt`` (resume state) hold only tensors, strings and numbers, and are read with
 ``torch.load(weights_only=True)``: loading either cannot run code planted in the file.
 """
@@ -14,7 +15,7 @@ from rnn_sentiment.core.errors import PipelineError, first_line
 from rnn_sentiment.core.files import atomic_path
 from rnn_sentiment.core.params import EncodeParams
 
-BUNDLE_FORMAT = "rnn-sentiment/1"
+BUNDLE_FORMAT = "rnn-sentiment/2"
 
 
 def save(path: Path, content: dict) -> None:
@@ -37,12 +38,13 @@ def load(path: Path) -> dict:
     return content
 
 
-def save_bundle(path: Path, model: torch.nn.Module, vocab: pd.Index, encode: EncodeParams) -> None:
+def save_bundle(path: Path, model: torch.nn.Module, vocab: pd.Index, ngrams: list[str], encode: EncodeParams) -> None:
     save(path, {
         "format": BUNDLE_FORMAT,
         "model": model.config.model_dump(),
         "encode": encode.model_dump(),
         "vocab": list(vocab),
+        "ngrams": list(ngrams),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
     })
 

@@ -1,21 +1,27 @@
-"""Token lists -> fixed-width id matrices with true lengths, stored as plain ``.npy`` arrays.
+"""Token lists -> what the two paths read, stored as plain ``.npy`` arrays.
 
-Each split is three arrays: ``ids`` (int32, rows right-padded with ``<pad>`` = 0 up to
-``max_len``), ``lengths`` (int32, tokens kept) and ``labels`` (int8). Encode writes them chunk by
-chunk; ``load`` memory-maps them (well under a second for all of IMDB, whatever the size, since
-nothing is read until used), and loading never unpickles (``allow_pickle=False``).
+Each split is five arrays: ``ids`` (int32, rows right-padded with ``<pad>`` = 0 up to
+``max_len``), ``lengths`` (int32, tokens kept) and ``labels`` (int8) for the recurrent path;
+``ngram_ids`` (int32, each review's distinct n-gram ids, flat) and ``ngram_offsets`` (int64,
+reviews + 1: review i's are ``ngram_ids[offsets[i]:offsets[i + 1]]``) for the n-gram path, over
+the whole review. Encode writes them chunk by chunk; ``load`` memory-maps them (well under a
+second for all of IMDB, whatever the size, since nothing is read until used), and loading never
+unpickles (``allow_pickle=False``).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from rnn_sentiment.core.errors import PipelineError
+from rnn_sentiment.text.ngrams import NgramIndex
 from rnn_sentiment.text.vocab import PAD_ID, UNK_ID
 
 SPLITS = ("train", "val", "test")
+FIELDS = ("ids", "lengths", "labels", "ngram_ids", "ngram_offsets")
+NPY_HEADER = 128  # bytes of a 1-D array's .npy header, whatever its length (numpy pads to 64)
 
 
 @dataclass
@@ -23,6 +29,12 @@ class EncodedSplit:
     ids: np.ndarray
     lengths: np.ndarray
     labels: np.ndarray
+    ngram_ids: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
+    ngram_offsets: np.ndarray | None = None  # None: every review's bag is empty
+
+    def __post_init__(self) -> None:
+        if self.ngram_offsets is None:
+            self.ngram_offsets = np.zeros(len(self.lengths) + 1, dtype=np.int64)
 
 
 def _keep_mask(position: np.ndarray, length: np.ndarray, max_len: int, policy: str) -> np.ndarray:
@@ -36,8 +48,10 @@ def _keep_mask(position: np.ndarray, length: np.ndarray, max_len: int, policy: s
     return (position < head) | (position >= length - tail)
 
 
-def encode(tokens: pd.Series, labels: np.ndarray, vocab: pd.Index, max_len: int, policy: str) -> EncodedSplit:
-    """Vectorised: one explode, one hash lookup, one scatter. A text with no tokens becomes ``<unk>``."""
+def encode(tokens: pd.Series, labels: np.ndarray, vocab: pd.Index, max_len: int, policy: str,
+           ngrams: NgramIndex | None = None) -> EncodedSplit:
+    """Vectorised: one explode, one hash lookup, one scatter. A text with no tokens becomes ``<unk>``
+    for the recurrent path and an empty bag for the n-gram path."""
     counts = np.maximum(tokens.str.len().to_numpy(dtype=np.int64), 1)
     flat = tokens.explode().to_numpy()
     ids = vocab.get_indexer(flat)
@@ -53,13 +67,22 @@ def encode(tokens: pd.Series, labels: np.ndarray, vocab: pd.Index, max_len: int,
     column = np.cumsum(keep) - 1 - row_first
     matrix = np.full((len(counts), max_len), PAD_ID, dtype=np.int32)
     matrix[row[keep], column[keep]] = ids[keep]
-    return EncodedSplit(matrix, kept.astype(np.int32), np.asarray(labels, dtype=np.int8))
+    split = EncodedSplit(matrix, kept.astype(np.int32), np.asarray(labels, dtype=np.int8))
+    if ngrams is not None:
+        split.ngram_ids, split.ngram_offsets = ngrams.encode(tokens)
+    return split
+
+
+def _header(handle, dtype: type, shape: tuple) -> None:
+    np.lib.format.write_array_header_1_0(handle, {
+        "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape})
 
 
 class SplitWriter:
-    """Writes one split chunk by chunk: ``ids`` goes straight to disk behind a ``.npy`` header
-    for the split's known shape, so the matrix is never whole in memory; lengths and labels
-    (a few bytes per review) are kept and saved at the end with the split's stats.
+    """Writes one split chunk by chunk, so no matrix is ever whole in memory: ``ids`` goes to
+    disk behind a ``.npy`` header for the split's known shape, ``ngram_ids`` behind a header
+    rewritten with its final length at the end; lengths, labels and offsets (a few bytes per
+    review) are kept and saved at the end with the split's stats.
 
     The result is byte for byte what ``save`` writes for the whole split at once.
     """
@@ -68,23 +91,27 @@ class SplitWriter:
         self.directory, self.name, self.rows, self.max_len = directory, name, rows, max_len
         self.lengths = np.empty(rows, dtype=np.int32)
         self.labels = np.empty(rows, dtype=np.int8)
+        self.ngram_offsets = np.zeros(rows + 1, dtype=np.int64)
         self.token_counts = np.empty(rows, dtype=np.int64)
         self.filled = self.unknown = self.kept = 0
-        self.handle = open(directory / f"{name}_ids.npy", "wb")
-        np.lib.format.write_array_header_1_0(self.handle, {
-            "descr": np.lib.format.dtype_to_descr(np.dtype(np.int32)), "fortran_order": False,
-            "shape": (rows, max_len)})
+        self.ids = open(directory / f"{name}_ids.npy", "wb")
+        _header(self.ids, np.int32, (rows, max_len))
+        self.ngram_ids = open(directory / f"{name}_ngram_ids.npy", "wb")
+        _header(self.ngram_ids, np.int32, (0,))
 
     def __enter__(self) -> "SplitWriter":
         return self
 
     def __exit__(self, *exc) -> None:
-        self.handle.close()
+        self.ids.close()
+        self.ngram_ids.close()
 
     def append(self, tokens: pd.Series, split: EncodedSplit) -> None:
         """Add the next rows: ``split`` as ``encode`` made it from ``tokens``."""
         end = self.filled + len(split.lengths)
-        split.ids.astype(np.int32, copy=False).tofile(self.handle)
+        split.ids.astype(np.int32, copy=False).tofile(self.ids)
+        split.ngram_ids.astype(np.int32, copy=False).tofile(self.ngram_ids)
+        self.ngram_offsets[self.filled + 1:end + 1] = self.ngram_offsets[self.filled] + split.ngram_offsets[1:]
         self.lengths[self.filled:end] = split.lengths
         self.labels[self.filled:end] = split.labels
         self.token_counts[self.filled:end] = np.maximum(tokens.str.len().to_numpy(), 1)
@@ -94,12 +121,17 @@ class SplitWriter:
         self.filled = end
 
     def close(self) -> dict:
-        """Finish the files and return the split's stats (OOV rate, length percentiles, share truncated)."""
-        self.handle.close()
+        """Finish the files and return the split's stats (OOV rate, lengths, share truncated, n-grams)."""
+        self.ids.close()
         if self.filled != self.rows:
             raise PipelineError(f"{self.directory}: {self.name} got {self.filled} rows, expected {self.rows}")
-        np.save(self.directory / f"{self.name}_lengths.npy", self.lengths, allow_pickle=False)
-        np.save(self.directory / f"{self.name}_labels.npy", self.labels, allow_pickle=False)
+        self.ngram_ids.seek(0)
+        _header(self.ngram_ids, np.int32, (int(self.ngram_offsets[-1]),))
+        if self.ngram_ids.tell() != NPY_HEADER:
+            raise PipelineError(f"{self.directory}: {self.name}_ngram_ids.npy header is not {NPY_HEADER} bytes")
+        self.ngram_ids.close()
+        for part in ("lengths", "labels", "ngram_offsets"):
+            np.save(self.directory / f"{self.name}_{part}.npy", getattr(self, part), allow_pickle=False)
         p50, p90, p99 = np.percentile(self.token_counts, [50, 90, 99]) if self.rows else (0.0, 0.0, 0.0)
         return {
             "reviews": self.rows,
@@ -108,27 +140,30 @@ class SplitWriter:
             "length_p90": float(p90),
             "length_p99": float(p99),
             "truncated_share": round(float(np.mean(self.token_counts > self.max_len)), 6) if self.rows else 0.0,
+            "ngrams_per_review": round(float(self.ngram_offsets[-1] / self.rows), 2) if self.rows else 0.0,
         }
 
 
 def save(split: EncodedSplit, directory: Path, name: str) -> None:
-    for field in ("ids", "lengths", "labels"):
-        np.save(directory / f"{name}_{field}.npy", getattr(split, field), allow_pickle=False)
+    for part in FIELDS:
+        np.save(directory / f"{name}_{part}.npy", getattr(split, part), allow_pickle=False)
 
 
 def load(directory: Path, name: str, mmap: bool = True) -> EncodedSplit:
     """Memory-map one split; a missing, truncated or mismatched file is one clear error."""
     arrays = {}
-    for field in ("ids", "lengths", "labels"):
-        path = directory / f"{name}_{field}.npy"
+    for part in FIELDS:
+        path = directory / f"{name}_{part}.npy"
         try:
-            arrays[field] = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+            arrays[part] = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
         except FileNotFoundError:
             raise PipelineError(f"{path}: missing; run `dvc repro encode`") from None
         except (ValueError, OSError, EOFError) as error:
             raise PipelineError(f"{path}: unreadable or truncated array ({error})") from None
     split = EncodedSplit(**arrays)
     n = len(split.ids)
-    if split.ids.ndim != 2 or len(split.lengths) != n or len(split.labels) != n:
+    offsets = split.ngram_offsets
+    if (split.ids.ndim != 2 or len(split.lengths) != n or len(split.labels) != n or len(offsets) != n + 1
+            or offsets[-1] != len(split.ngram_ids)):
         raise PipelineError(f"{directory}: {name} arrays disagree in shape")
     return split

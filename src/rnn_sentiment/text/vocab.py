@@ -25,13 +25,14 @@ def count(token_chunks: Iterable[pd.Series]) -> pd.Series:
 
 def build(counts: pd.Series, min_freq: int, max_size: int) -> pd.Series:
     """Token -> count, ordered by id. Ties in count are broken alphabetically for determinism."""
-    counts = counts[counts >= min_freq]
-    counts = counts.rename_axis("token").reset_index(name="count")
-    counts = counts.sort_values(["count", "token"], ascending=[False, True], kind="stable")
-    counts = counts.head(max_size - len(SPECIALS))
-    specials = pd.DataFrame({"token": list(SPECIALS), "count": [0, 0]})
-    vocab = pd.concat([specials, counts], ignore_index=True)
-    return pd.Series(vocab["count"].to_numpy(), index=pd.Index(vocab["token"], name="token"), name="count")
+    tokens = frequent(counts, min_freq)[:max_size - len(SPECIALS)]
+    return pd.concat([pd.Series(0, index=pd.Index(SPECIALS, name="token")), counts.reindex(tokens)]).rename("count")
+
+
+def frequent(counts: pd.Series, min_count: int) -> pd.Index:
+    """Tokens seen at least ``min_count`` times, most frequent first (ties alphabetical)."""
+    kept = counts[counts >= min_count].rename_axis("token").reset_index(name="count")
+    return pd.Index(kept.sort_values(["count", "token"], ascending=[False, True], kind="stable")["token"], name="token")
 
 
 def write(vocab: pd.Series, path: Path) -> None:

@@ -2,16 +2,18 @@
 
 ``model``: a raw-text pyfunc (tokenizer and vocabulary inside) that is registered and served.
 ``network``: the bare PyTorch network with ``mlflow.pytorch``, for users who feed their own
-token ids; saved as torch.export's ``pt2`` so loading it unpickles nothing (MLflow checks the
-archive), with ``vocab.tsv`` beside it to map tokens to the ids it expects.
+token and n-gram ids; saved as torch.export's ``pt2`` so loading it unpickles nothing (MLflow
+checks the archive), with ``vocab.tsv`` and ``ngrams.tsv`` beside it to map tokens to ids.
 """
 
 import json
 import shutil
 import tempfile
 import warnings
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
@@ -42,6 +44,23 @@ def shipped_package(scratch: Path) -> Path:
     return package
 
 
+@contextmanager
+def hidden_warning(text: str) -> Iterator[None]:
+    """Drop warnings whose message contains ``text`` while the block runs. A plain ignore filter
+    is not enough: MLflow wraps the code that warns in its own "once" filter, which wins."""
+    show = warnings.showwarning
+
+    def filtered(message, *args, **kwargs):
+        if text not in str(message):
+            show(message, *args, **kwargs)
+
+    warnings.showwarning = filtered
+    try:
+        yield
+    finally:
+        warnings.showwarning = show
+
+
 def log_model(bundle: Path):
     """Log ``bundle`` (models/model.pt) with its code; returns MLflow's ModelInfo."""
     import mlflow
@@ -50,9 +69,8 @@ def log_model(bundle: Path):
 
     # Outputs only: the served model checks its input itself (served_model.texts_from).
     signature = ModelSignature(outputs=Schema([ColSpec("string", "label"), ColSpec("double", "probability")]))
-    with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
-        # MLflow nags for type hints on predict(); the explicit signature below does that job.
-        warnings.filterwarnings("ignore", message=".*Add type hints")
+    # MLflow nags for type hints on predict(): the model checks its input itself (served_model.texts_from).
+    with tempfile.TemporaryDirectory() as scratch, hidden_warning("Add type hints"):
         return mlflow.pyfunc.log_model(
             name=ARTIFACT_NAME,
             python_model=str(MODEL_CODE),
@@ -64,11 +82,12 @@ def log_model(bundle: Path):
         )
 
 
-def log_network(model, vocab_file: Path, max_len: int):
-    """Log the network with ``mlflow.pytorch`` as pt2: ids [batch, max_len] and lengths in, logits out.
+def log_network(model, vocab_file: Path, ngrams_file: Path, max_len: int):
+    """Log the network with ``mlflow.pytorch`` as pt2: ids [batch, max_len], lengths [batch],
+    ngram_ids [n] and ngram_offsets [batch + 1] in (encode's arrays), logits out.
 
-    torch.export fixes the time dimension, so inputs are padded to ``encode.max_len`` exactly as
-    the encode stage writes them; the batch dimension stays free.
+    torch.export fixes the time dimension, so ids are padded to ``encode.max_len`` exactly as
+    the encode stage writes them; the batch and n-gram dimensions stay free.
     """
     import mlflow.pytorch
     import numpy as np
@@ -79,20 +98,23 @@ def log_network(model, vocab_file: Path, max_len: int):
 
     signature = ModelSignature(
         inputs=Schema([TensorSpec(np.dtype("int64"), (-1, max_len), "ids"),
-                       TensorSpec(np.dtype("int64"), (-1,), "lengths")]),
+                       TensorSpec(np.dtype("int64"), (-1,), "lengths"),
+                       TensorSpec(np.dtype("int64"), (-1,), "ngram_ids"),
+                       TensorSpec(np.dtype("int64"), (-1,), "ngram_offsets")]),
         outputs=Schema([TensorSpec(np.dtype("float32"), (-1,), "logit")]),
     )
     ids = np.full((2, max_len), PAD_ID, dtype=np.int64)
     ids[0, :2], ids[1, :1] = UNK_ID, UNK_ID
-    lengths = np.array([2, 1])
+    example = {"ids": ids, "lengths": np.array([2, 1]),  # sizes all differ, so none is taken for another
+               "ngram_ids": np.arange(5) % max(model.ngram_features, 1), "ngram_offsets": np.array([0, 3, 5])}
     with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
         # MLflow traces the export with a list-of-arrays example but cannot store one in MLmodel,
-        # so the example also travels as a file beside the vocabulary.
-        example = Path(scratch) / "input_example.json"
-        example.write_text(json.dumps({"ids": ids.tolist(), "lengths": lengths.tolist()}))
+        # so the example also travels as a file beside the vocabulary and the n-gram table.
+        stored = Path(scratch) / "input_example.json"
+        stored.write_text(json.dumps({name: value.tolist() for name, value in example.items()}))
         warnings.simplefilter("ignore")  # torch.export's notes on specialised dimensions
         return mlflow.pytorch.log_model(
-            model.eval(), name=NETWORK_NAME, signature=signature, input_example=[ids, lengths],
-            serialization_format="pt2", extra_files=[str(vocab_file), str(example)],
+            model.eval(), name=NETWORK_NAME, signature=signature, input_example=list(example.values()),
+            serialization_format="pt2", extra_files=[str(vocab_file), str(ngrams_file), str(stored)],
             pip_requirements=requirements()[:1],
         )

@@ -6,6 +6,7 @@ which ``dvc exp run --queue`` runs experiments, so queued runs land in the user'
 """
 
 import json
+import logging
 import os
 import subprocess
 from contextlib import contextmanager
@@ -18,7 +19,12 @@ from rnn_sentiment.core.files import file_digest, write_json
 # Fail within seconds, not after minutes of retries, when a tracking server is down.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+# A failure reaches the user as one line (``tracked``); MLflow's own log lines, tracebacks of
+# each retry included, are off unless MLFLOW_LOGGING_LEVEL asks for them.
+MLFLOW_LOG_LEVEL = os.environ.get("MLFLOW_LOGGING_LEVEL", "CRITICAL").upper()
 
+EXPERIMENT_KIND, MODEL_TRAINING = "mlflow.experimentKind", "custom_model_development"
 QUEUE_WORKSPACE_MARKER = f"{os.sep}.dvc{os.sep}tmp{os.sep}exps{os.sep}"
 
 
@@ -42,16 +48,21 @@ def _default_artifact_location() -> str | None:
 
 
 def connect(experiment: str) -> str:
-    """Point MLflow at the store, check it answers, and return the experiment id."""
+    """Point MLflow at the store, check it answers, and return the experiment id. The experiment
+    is marked as model training (MLflow's ``mlflow.experimentKind`` tag)."""
     import mlflow
 
+    logging.getLogger("mlflow").setLevel(MLFLOW_LOG_LEVEL)
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
     try:
         found = mlflow.get_experiment_by_name(experiment)
-        if found is not None:
-            return found.experiment_id
-        return mlflow.create_experiment(experiment, artifact_location=_default_artifact_location())
+        if found is None:
+            return mlflow.create_experiment(experiment, artifact_location=_default_artifact_location(),
+                                            tags={EXPERIMENT_KIND: MODEL_TRAINING})
+        if found.tags.get(EXPERIMENT_KIND) != MODEL_TRAINING:
+            mlflow.MlflowClient().set_experiment_tag(found.experiment_id, EXPERIMENT_KIND, MODEL_TRAINING)
+        return found.experiment_id
     except Exception as error:  # connection refused, HTTP errors, bad URI: all the same to the user
         raise unreachable(uri, error) from None
 
@@ -82,18 +93,21 @@ def _git(*args: str) -> str:
         return ""
 
 
-def run_tags(data_file: Path) -> dict[str, str]:
-    """Where this run came from: commit, dirty tree, DVC experiment, data fingerprint."""
+def run_tags() -> dict[str, str]:
+    """Where this run came from: commit, dirty tree, DVC experiment."""
     tags = {
-        "mlflow.source.git.commit": _git("rev-parse", "HEAD"),
+        "mlflow.source.git.commit": git_commit(),
         "git.dirty": str(bool(_git("status", "--porcelain", "--untracked-files=no"))).lower(),
-        "data.fingerprint": file_digest(data_file)[:16],
     }
     if os.environ.get("DVC_EXP_NAME"):
         tags["dvc.exp_name"] = os.environ["DVC_EXP_NAME"]
     if os.environ.get("DVC_EXP_BASELINE_REV"):
         tags["dvc.exp_baseline_rev"] = os.environ["DVC_EXP_BASELINE_REV"]
     return {k: v for k, v in tags.items() if v}
+
+
+def git_commit() -> str:
+    return _git("rev-parse", "HEAD")
 
 
 def input_tags(inputs: list[Path]) -> dict[str, str]:

@@ -1,5 +1,6 @@
-"""The epoch loop: bucketed batches, gradient clipping, weight averaging, early stopping,
-per-epoch checkpoints.
+"""Training the classifier: the n-gram path fitted once, then the epoch loop of the recurrent path
+(bucketed batches, gradient clipping, weight averaging, early stopping), the two combined after
+every epoch by a logistic regression on validation, the best epoch kept by validation ROC AUC.
 
 Every epoch reseeds from (seed, epoch), so a run resumed from the checkpoint of epoch k follows
 exactly the path of an uninterrupted run: same batches, same dropout masks, same metrics.
@@ -7,77 +8,118 @@ exactly the path of an uninterrupted run: same batches, same dropout masks, same
 
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.core.params import TrainParams
+from rnn_sentiment.evaluation.metrics import classification_metrics
 from rnn_sentiment.model import torch_files
 from rnn_sentiment.model.batching import Batcher, crop_windows
-from rnn_sentiment.model.network import PathLogits, SentimentClassifier, training_loss
+from rnn_sentiment.model.network import SentimentClassifier
+from rnn_sentiment.text.encoding import EncodedSplit
+from rnn_sentiment.text.ngrams import log_count_ratios
+from rnn_sentiment.training import linear
 from rnn_sentiment.training.distributed import World, all_sum
 
 CHECK_EVERY = 50  # batches between loss checks: each check waits for the GPU once
+COMBINER_C = 100.0  # the combiner's three weights barely need regularising; this keeps them finite
 
 
 @dataclass
 class EpochResult:
     epoch: int
-    train_loss: float
+    train_loss: float  # the recurrent path's, on the (augmented) training batches
     train_accuracy: float
-    val_loss: float
+    val_loss: float  # the combined model's, from here on
     val_accuracy: float
+    val_roc_auc: float
+    val_recurrent_accuracy: float  # the recurrent path alone
     seconds: float
     tokens_per_second: float
 
 
 @dataclass
 class TrainState:
-    """Everything needed to continue after a kill: saved after every finished epoch."""
+    """Everything needed to continue after a kill: saved when training starts and after every epoch."""
     fingerprint: str
     run_id: str
     history: list[EpochResult] = field(default_factory=list)
     best_epoch: int = 0
-    best_val_accuracy: float = -1.0
-    best_state: dict | None = None
+    best_val_roc_auc: float = -1.0
+    best_state: dict | None = None  # the whole classifier at the best epoch
+    ngram_c: float = 0.0  # C the n-gram path was fitted with (0: no n-gram path)
+
+
+def ema_with_warmup(decay: float) -> Callable:
+    """Exponential moving average whose decay grows as min(decay, (1 + t) / (10 + t)) over the
+    first steps t: a short run's average follows its weights instead of staying near the
+    random initial ones."""
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], steps: torch.Tensor) -> None:
+        rate = torch.clamp((1 + steps) / (10 + steps), max=decay)  # on the device: no host sync
+        torch._foreach_lerp_(averaged, current, (1 - rate).to(averaged[0].dtype))
+    return update
 
 
 def _autocast(device: torch.device, amp: bool):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda")
 
 
+def bag_matrix(split: EncodedSplit, values: np.ndarray) -> torch.Tensor:
+    """A split's n-gram bags as a sparse CSR matrix [reviews, features] holding ``values`` per feature."""
+    columns = np.array(split.ngram_ids, dtype=np.int64)
+    warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+    return torch.sparse_csr_tensor(torch.from_numpy(np.array(split.ngram_offsets, dtype=np.int64)),
+                                   torch.from_numpy(columns), torch.from_numpy(values[columns].astype(np.float32)),
+                                   size=(len(split.lengths), len(values)), check_invariants=False)
+
+
+def fit_ngram_path(model: SentimentClassifier, table: pd.DataFrame, train: EncodedSplit, val: EncodedSplit,
+                   grid: list[float]) -> tuple[float, dict[float, float]]:
+    """NB-weighted logistic regression on the training bags (C chosen on validation ROC AUC),
+    stored in ``model.ngrams`` as weight * ratio per n-gram; returns the C kept and each C's
+    validation AUC."""
+    ratios = log_count_ratios(table)
+    fitted, scores = linear.fit_on_grid(bag_matrix(train, ratios), np.asarray(train.labels),
+                                        bag_matrix(val, ratios), np.asarray(val.labels), grid)
+    with torch.no_grad():
+        model.ngrams.weights.weight.copy_((fitted.weight.double() * torch.from_numpy(ratios)).float().unsqueeze(1))
+        model.ngrams.bias.fill_(fitted.bias)
+    return fitted.C, scores
+
+
 @torch.inference_mode()
-def evaluate(model: nn.Module, data: Batcher, batch_size: int, device: torch.device, amp: bool) -> tuple[float, float]:
-    """Mean loss and accuracy over a split (sums stay on the device until the end)."""
+def path_logits(model: nn.Module, data: Batcher, batch_size: int, device: torch.device, amp: bool) -> np.ndarray:
+    """``model``'s logit for every row of ``data``, in row order."""
     model.eval()
-    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-    correct = torch.zeros((), dtype=torch.int64, device=device)
+    logits = torch.empty(len(data), dtype=torch.float32, device=device)
     for batch in data.batches(batch_size):
         with _autocast(device, amp):
-            logits = model(batch.ids, batch.lengths).float()
-        loss_sum += nn.functional.binary_cross_entropy_with_logits(logits, batch.labels, reduction="sum")
-        correct += ((logits > 0).float() == batch.labels).sum()
-    return loss_sum.item() / len(data), correct.item() / len(data)
+            logits[torch.from_numpy(batch.rows).to(device)] = model(batch.ids, batch.lengths).float()
+    return logits.double().cpu().numpy()
 
 
-def optimizer(model: SentimentClassifier, config: TrainParams) -> torch.optim.Adam:
-    """Adam, one parameter group per path; the bag of n-grams, a linear model over sparse
-    features, takes the larger steps of ``train.ngram_lr`` (docs/design.md)."""
-    groups = [{"params": list(model.recurrent.parameters())}]
-    if model.ngrams is not None:
-        groups.append({"params": list(model.ngrams.parameters()), "lr": config.ngram_lr})
-    return torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay)
+def fit_combiner(model: SentimentClassifier, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Fit ``model.combine`` on the paths' validation logits [reviews, paths]; return its logits."""
+    fitted = linear.fit(torch.from_numpy(logits), labels, COMBINER_C)
+    with torch.no_grad():
+        model.combine.weight.copy_(fitted.weight.float().unsqueeze(0))
+        model.combine.bias.fill_(fitted.bias)
+    return logits @ fitted.weight.numpy() + fitted.bias
 
 
 class Trainer:
-    """Fits one classifier; the same code runs on every data-parallel rank."""
+    """Trains ``model.recurrent``; the same code runs on every data-parallel rank. ``model.ngrams``
+    must be fitted first (``fit_ngram_path``); validation scores the combined model."""
 
     def __init__(self, model: SentimentClassifier, config: TrainParams, seed: int, device: torch.device,
                  world: World = World()):
@@ -86,20 +128,21 @@ class Trainer:
         self.seed = seed
         self.device = device
         self.world = world
+        recurrent = model.recurrent
         # DDP averages gradients across ranks in backward(); self.model stays the bare network.
-        per_path = PathLogits(self.model)
-        self.network = (nn.parallel.DistributedDataParallel(per_path, device_ids=[device] if device.type == "cuda" else None)
-                        if world.distributed else per_path)
-        self.optimizer = optimizer(model, config)
+        self.network = (nn.parallel.DistributedDataParallel(recurrent, device_ids=[device] if device.type == "cuda" else None)
+                        if world.distributed else recurrent)
+        self.optimizer = torch.optim.Adam(recurrent.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         # An exponential moving average of the weights (Polyak averaging) smooths out the late,
         # noisy Adam steps; when on, it is what validation scores and what the best epoch keeps.
-        self.averaged = (AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay))
+        self.averaged = (AveragedModel(recurrent, multi_avg_fn=ema_with_warmup(config.ema_decay))
                          if config.ema_decay > 0 else None)
+        self._ngram_logits: np.ndarray | None = None
 
     @property
     def scored(self) -> nn.Module:
-        """The weights that validation scores and the best checkpoint keeps."""
-        return self.averaged.module if self.averaged else self.model
+        """The recurrent weights that validation scores and the best checkpoint keeps."""
+        return self.averaged.module if self.averaged else self.model.recurrent
 
     def resume(self, checkpoint: Path, fingerprint: str) -> TrainState | None:
         """The saved state if it belongs to these exact params and data, else None."""
@@ -113,14 +156,14 @@ class Trainer:
         if self.averaged:
             self.averaged.load_state_dict(saved["averaged"])
         return TrainState(fingerprint, saved["run_id"], [EpochResult(**h) for h in saved["history"]],
-                          saved["best_epoch"], saved["best_val_accuracy"], saved["best_state"])
+                          saved["best_epoch"], saved["best_val_roc_auc"], saved["best_state"], saved["ngram_c"])
 
     def save(self, checkpoint: Path, state: TrainState) -> None:
         torch_files.save(checkpoint, {
             "fingerprint": state.fingerprint, "run_id": state.run_id,
             "history": [asdict(h) for h in state.history],
-            "best_epoch": state.best_epoch, "best_val_accuracy": state.best_val_accuracy,
-            "best_state": state.best_state,
+            "best_epoch": state.best_epoch, "best_val_roc_auc": state.best_val_roc_auc,
+            "best_state": state.best_state, "ngram_c": state.ngram_c,
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "averaged": self.averaged.state_dict() if self.averaged else None,
         })
@@ -148,19 +191,17 @@ class Trainer:
             if self.config.crop_share > 0:
                 batch = crop_windows(batch, train.length_array[batch.rows], self.config.crop_share, crops)
             with _autocast(self.device, self.config.amp):
-                path_logits = self.network(batch.ids, batch.lengths).float()
-            loss = training_loss(path_logits, batch.labels)
-            logits = path_logits.detach().mean(dim=1)
+                logits = self.network(batch.ids, batch.lengths).float()
+            loss = nn.functional.binary_cross_entropy_with_logits(logits, batch.labels)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if self.config.clip_grad_norm > 0:
-                nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad_norm)
+                nn.utils.clip_grad_norm_(self.model.recurrent.parameters(), self.config.clip_grad_norm)
             self.optimizer.step()
             if self.averaged:
-                self.averaged.update_parameters(self.model)
-            # Reported like validation's: the loss and accuracy of the prediction (the paths' mean).
-            losses[number - 1] = nn.functional.binary_cross_entropy_with_logits(logits, batch.labels) * len(batch.rows)
-            correct += ((logits > 0).float() == batch.labels).sum()
+                self.averaged.update_parameters(self.model.recurrent)
+            losses[number - 1] = loss.detach() * len(batch.rows)
+            correct += ((logits.detach() > 0).float() == batch.labels).sum()
             tokens += batch.tokens
             seen += len(batch.rows)
             if number % CHECK_EVERY == 0 or number == total:
@@ -181,7 +222,32 @@ class Trainer:
             raise PipelineError(f"train: loss became {losses[number - offset - 1].item()} at epoch {epoch}, "
                                 f"batch {number}; stopped, the last good checkpoint is kept")
 
-    def fit(self, train: Batcher, val: Batcher, state: TrainState,
+    def validate(self, val: EncodedSplit) -> dict[str, float]:
+        """Combine the averaged recurrent path with the n-gram path on validation (fitting
+        ``model.combine`` there) and score the result."""
+        labels = np.asarray(val.labels).astype(np.int64)
+        recurrent = path_logits(self.scored, Batcher(val, self.device), self.config.batch_size * 4, self.device,
+                                self.config.amp)
+        columns = [recurrent]
+        if self.model.ngrams is not None:
+            if self._ngram_logits is None:  # the n-gram path is fixed: its logits once
+                with torch.inference_mode():
+                    bags = (torch.from_numpy(np.array(part, dtype=np.int64)).to(self.device)
+                            for part in (val.ngram_ids, val.ngram_offsets))
+                    self._ngram_logits = self.model.ngrams(*bags).double().cpu().numpy()
+            columns.append(self._ngram_logits)
+        combined = fit_combiner(self.model, np.stack(columns, axis=1), labels)
+        scores = classification_metrics(labels, 1 / (1 + np.exp(-combined)))
+        return {"loss": scores["loss"], "accuracy": scores["accuracy"], "roc_auc": scores["roc_auc"],
+                "recurrent_accuracy": float(np.mean((recurrent > 0) == labels))}
+
+    def classifier_state(self) -> dict:
+        """The whole classifier as it is scored: averaged recurrent weights, n-gram path, combiner."""
+        state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+        state.update({f"recurrent.{k}": v.detach().cpu().clone() for k, v in self.scored.state_dict().items()})
+        return state
+
+    def fit(self, train: Batcher, val: EncodedSplit, state: TrainState,
             on_epoch: Callable[[EpochResult, TrainState], None]) -> TrainState:
         """Train from ``len(state.history)`` to the configured epochs or until patience runs out;
         ``on_epoch`` sees each finished epoch (the stage logs and checkpoints there, on rank 0)."""
@@ -189,12 +255,13 @@ class Trainer:
             if epoch - state.best_epoch > self.config.patience and state.best_epoch:
                 break
             train_loss, train_acc, seconds, tokens = self.train_epoch(train, epoch)
-            val_loss, val_acc = evaluate(self.scored, val, self.config.batch_size * 4, self.device, self.config.amp)
-            result = EpochResult(epoch, train_loss, train_acc, val_loss, val_acc, seconds, tokens / seconds)
+            scores = self.validate(val)
+            result = EpochResult(epoch, train_loss, train_acc, scores["loss"], scores["accuracy"], scores["roc_auc"],
+                                 scores["recurrent_accuracy"], seconds, tokens / seconds)
             state.history.append(result)
-            if val_acc > state.best_val_accuracy:
-                state.best_epoch, state.best_val_accuracy = epoch, val_acc
-                state.best_state = {k: v.detach().cpu().clone() for k, v in self.scored.state_dict().items()}
+            if result.val_roc_auc > state.best_val_roc_auc:
+                state.best_epoch, state.best_val_roc_auc = epoch, result.val_roc_auc
+                state.best_state = self.classifier_state()
             on_epoch(result, state)
         return state
 
@@ -202,5 +269,6 @@ class Trainer:
 def describe(result: EpochResult) -> str:
     """The line printed after each epoch."""
     return (f"epoch {result.epoch}: train loss {result.train_loss:.4f} acc {result.train_accuracy:.4f} | "
-            f"val loss {result.val_loss:.4f} acc {result.val_accuracy:.4f} | {result.seconds:.0f}s, "
+            f"val loss {result.val_loss:.4f} acc {result.val_accuracy:.4f} auc {result.val_roc_auc:.4f} "
+            f"(recurrent alone {result.val_recurrent_accuracy:.4f}) | {result.seconds:.0f}s, "
             f"{result.tokens_per_second:,.0f} tokens/s")

@@ -1,0 +1,149 @@
+"""The pipeline's model against a plain NBSVM-tri reference, on the same splits, in one command.
+
+    python benchmarks/compare_models.py                 # after `dvc repro encode`; full IMDB: ~15 minutes
+    python benchmarks/compare_models.py --set train.epochs=1
+
+Rows, each with validation and test accuracy and the seconds it took:
+- NBSVM-tri (scikit-learn): CountVectorizer(ngram_range=(1, 3), binary=True, max_features=800_000)
+  over sklearn's own tokens, NB log-count ratios (alpha 1), LogisticRegression(C=0.1, dual=True,
+  solver="liblinear") on the scaled features: Wang & Manning's NBSVM as Mesnil et al. (2015) ran it.
+- the n-gram path alone, the recurrent path alone, and the two combined (the model `dvc repro`
+  trains), all from one run of the train stage's own code, without MLflow.
+It also scores the short texts of SHORT_TEXTS after every epoch and at the end. No unlabelled
+data and no pretrained embeddings anywhere. Test is scored once per row, at the end.
+"""
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+
+from rnn_sentiment.core import cli, params, paths
+from rnn_sentiment.evaluation.metrics import classification_metrics
+from rnn_sentiment.model import runtime
+from rnn_sentiment.model.batching import Batcher
+from rnn_sentiment.model.network import SentimentClassifier
+from rnn_sentiment.model.predictor import Predictor
+from rnn_sentiment.text import encoding, ngrams, vocab
+from rnn_sentiment.training import loop
+
+# Hand-written short texts (not IMDB), label 1 = positive: full reviews say little about how a
+# model treats three words.
+SHORT_TEXTS = {
+    "This is great!": 1, "I hate it": 0, "I love it": 1, "I hated it": 0, "This is terrible": 0,
+    "I loved it": 1, "Awful movie": 0, "Great film": 1, "Worst movie ever": 0, "Best movie ever": 1,
+    "Boring": 0, "Brilliant": 1, "A waste of time": 0, "A masterpiece": 1, "Terrible acting": 0,
+    "Wonderful performances": 1, "I did not like it": 0, "I enjoyed it": 1, "Do not watch this": 0,
+    "You must see this": 1,
+}
+
+
+def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean((np.asarray(logits) > 0) == (np.asarray(labels) == 1)))
+
+
+def nbsvm_reference(reviews: pd.DataFrame) -> dict:
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    started = time.perf_counter()
+    texts = {s: reviews.loc[reviews["split"] == s, "text"].tolist() for s in ("train", "val", "test")}
+    labels = {s: reviews.loc[reviews["split"] == s, "label"].to_numpy() for s in ("train", "val", "test")}
+    vectorizer = CountVectorizer(ngram_range=(1, 3), binary=True, max_features=800_000)
+    train = vectorizer.fit_transform(texts["train"])
+    p = 1 + np.asarray(train[labels["train"] == 1].sum(axis=0)).ravel()
+    q = 1 + np.asarray(train[labels["train"] == 0].sum(axis=0)).ravel()
+    ratios = np.log((p / p.sum()) / (q / q.sum()))
+    model = LogisticRegression(C=0.1, dual=True, solver="liblinear", max_iter=1000)
+    model.fit(train.multiply(ratios).tocsr(), labels["train"])
+    scores = {s: accuracy(model.decision_function(vectorizer.transform(texts[s]).multiply(ratios).tocsr()), labels[s])
+              for s in ("val", "test")}
+    short = model.decision_function(vectorizer.transform(list(SHORT_TEXTS)).multiply(ratios).tocsr())
+    return {**scores, "seconds": time.perf_counter() - started, "short": short}
+
+
+@torch.inference_mode()
+def all_logits(model: SentimentClassifier, split: encoding.EncodedSplit, device: torch.device) -> np.ndarray:
+    """[reviews, paths + 1]: each path's logit and the combined one, in row order."""
+    model.eval()
+    out = np.empty((len(split.lengths), model.combine.in_features + 1))
+    for batch in Batcher(split, device, with_ngrams=True).batches(256):
+        paths_ = model.path_logits(*batch.inputs)
+        out[batch.rows] = torch.cat([paths_, model.combine(paths_)], dim=1).double().cpu().numpy()
+    return out
+
+
+def short_logits(model: SentimentClassifier, predictor: Predictor, device: torch.device) -> np.ndarray:
+    return all_logits(model, predictor.encode_texts(list(SHORT_TEXTS)), device)
+
+
+def report_short(when: str, logits: np.ndarray) -> None:
+    right = (logits > 0) == (np.array(list(SHORT_TEXTS.values()))[:, None] == 1)
+    names = ["recurrent", "n-gram", "combined"] if logits.shape[1] == 3 else ["recurrent", "combined"]
+    counts = ", ".join(f"{name} {int(right[:, i].sum())}/20" for i, name in enumerate(names))
+    hate = list(SHORT_TEXTS).index("I hate it")
+    print(f"{when}: short texts right: {counts}; 'I hate it' P(positive) {1 / (1 + np.exp(-logits[hate, -1])):.3f}",
+          flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE")
+    parser.add_argument("--skip-reference", action="store_true", help="without the scikit-learn NBSVM row")
+    args = parser.parse_args()
+    config = params.load_with_overrides(args.set)
+    runtime.configure_threads(config.train.threads)
+    device = runtime.choose_device(config.train.device)
+    rows = []
+    if not args.skip_reference:
+        reference = nbsvm_reference(pd.read_parquet(paths.REVIEWS, columns=["text", "label", "split"]))
+        rows.append(("NBSVM-tri, scikit-learn (reference)", reference["val"], reference["test"], reference["seconds"]))
+
+    splits = {name: encoding.load(paths.ENCODED, name) for name in encoding.SPLITS}
+    tokens, table = vocab.read(paths.VOCAB), ngrams.read(paths.NGRAMS)
+    runtime.seed_everything(config.seed)
+    model = SentimentClassifier(len(tokens), len(table), config.model)
+    predictor = Predictor(model, tokens, ngrams.NgramIndex(table["ngram"]), config.encode)
+    trainer = loop.Trainer(model, config.train, config.seed, device)
+    state = loop.TrainState("benchmark", "benchmark")
+    started = time.perf_counter()
+    if model.ngrams is not None:
+        state.ngram_c, _ = loop.fit_ngram_path(model, table, splits["train"], splits["val"], config.train.ngram_c)
+    ngram_seconds = time.perf_counter() - started
+
+    def on_epoch(result: loop.EpochResult, state: loop.TrainState) -> None:
+        print(loop.describe(result), flush=True)
+        scored = SentimentClassifier(len(tokens), len(table), config.model).to(device)
+        scored.load_state_dict(trainer.classifier_state())
+        report_short(f"epoch {result.epoch}", short_logits(scored, predictor, device))
+
+    started = time.perf_counter()
+    trainer.fit(Batcher(splits["train"], device), splits["val"], state, on_epoch)
+    recurrent_seconds = time.perf_counter() - started
+    model.load_state_dict(state.best_state)
+    logits = {name: all_logits(model, splits[name], device) for name in ("val", "test")}
+    labels = {name: np.asarray(splits[name].labels) for name in ("val", "test")}
+    columns = ["recurrent path alone", "n-gram path alone", "combined (the pipeline's model)"]
+    if model.ngrams is None:
+        columns = [columns[0], columns[2]]
+    seconds = {"recurrent path alone": recurrent_seconds, "n-gram path alone": ngram_seconds,
+               "combined (the pipeline's model)": recurrent_seconds + ngram_seconds}
+    for i, column in enumerate(columns):
+        rows.append((column, accuracy(logits["val"][:, i], labels["val"]), accuracy(logits["test"][:, i], labels["test"]),
+                     seconds[column]))
+    report_short("best epoch", short_logits(model, predictor, device))
+    if not args.skip_reference:
+        right = int(np.sum((reference["short"] > 0) == (np.array(list(SHORT_TEXTS.values())) == 1)))
+        print(f"NBSVM-tri reference: short texts right {right}/20", flush=True)
+    combined = classification_metrics(labels["test"], 1 / (1 + np.exp(-logits["test"][:, -1])))
+    print(f"\nbest epoch {state.best_epoch} of {len(state.history)}, n-gram C {state.ngram_c:g}, "
+          f"combined test ROC AUC {combined['roc_auc']:.4f} ({', '.join(args.set) or 'params.yaml'})")
+    print(f"{'model':40s} {'val acc':>8s} {'test acc':>8s} {'seconds':>8s}")
+    for name, val, test, secs in rows:
+        print(f"{name:40s} {val:8.2%} {test:8.2%} {secs:8.0f}")
+
+
+if __name__ == "__main__":
+    cli.run(main)
