@@ -60,7 +60,7 @@ def misclassified(labels: np.ndarray, probabilities: np.ndarray, texts: pd.Serie
 
 def log_evaluation(scores: dict, tables: dict[Path, pd.DataFrame]) -> None:
     mlflow.log_metrics({f"test/{k}": v for k, v in scores.items()})
-    mlflow.set_tags(store.input_tags([paths.MODEL, *sorted(paths.ENCODED.glob("test_*.npy")), paths.REVIEWS]))
+    store.log_inputs("evaluate", [paths.MODEL, paths.REVIEWS], sorted(paths.ENCODED.glob("test_*.npy")))
     roc, pr = tables[paths.ROC], tables[paths.PRECISION_RECALL]
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)

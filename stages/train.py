@@ -100,7 +100,7 @@ class Job:
         self.model.load_state_dict(self.state.best_state)
         torch_files.save_bundle(path, self.model.cpu(), self.tokens, list(self.table["ngram"]), self.config.encode)
 
-    def model_summary(self) -> dict[str, float]:
+    def fitted(self) -> dict[str, float]:
         weights = self.model.combine.weight.detach().flatten().tolist()
         names = ["recurrent_weight", "ngram_weight"][:len(weights)]
         return {**dict(zip(names, weights)), "combine_bias": float(self.model.combine.bias.detach()),
@@ -114,9 +114,9 @@ def upstream_stats() -> dict:
 
 
 def log_inputs(config: params.Params, job: Job, device, world: distributed.World) -> None:
-    tags = {**store.run_tags(), "device": str(device), "processes": str(world.size),
-            **store.input_tags([paths.VOCAB, paths.NGRAMS, paths.ENCODED, paths.REVIEWS])}
+    tags = {**store.run_tags(), "device": str(device), "processes": str(world.size)}
     training_log.log_inputs(config, config.data.source, paths.REVIEWS, upstream_stats(), tags)
+    store.log_inputs("train", [paths.REVIEWS, paths.VOCAB, paths.NGRAMS], [paths.ENCODED])
 
 
 def end_of_epoch(trainer: loop.Trainer, result: loop.EpochResult, state: loop.TrainState) -> None:
@@ -140,7 +140,7 @@ def summarize(history: pd.DataFrame, state: loop.TrainState) -> dict:
 def log_outputs(config: params.Params, job: Job, bundle: Path, history: pd.DataFrame, summary: dict
                 ) -> tuple[str, str]:
     """The summary, the curves and both MLflow models; returns the two model URIs."""
-    training_log.log_summary(summary, job.model_summary())
+    training_log.log_summary(summary, job.fitted())
     with tempfile.TemporaryDirectory() as scratch:
         mlflow.log_artifact(str(figures.history(history, Path(scratch) / "training_curves.png")), "plots")
     logged = logged_models.log_model(bundle)

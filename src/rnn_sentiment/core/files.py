@@ -10,7 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from rnn_sentiment.core.errors import PipelineError
+import pandas as pd
+
+from rnn_sentiment.core.errors import PipelineError, first_line
 
 
 @contextmanager
@@ -58,6 +60,21 @@ def check_writable(folders: list[str | os.PathLike]) -> None:
                 pass
         except OSError as error:
             raise PipelineError(f"{folder}: cannot write outputs there ({error.strerror or error})") from None
+
+
+def write_tsv(frame: pd.DataFrame, target: str | os.PathLike, index: bool = False) -> None:
+    """A table as tab-separated text with no quoting: readable, diffable, no pickle."""
+    with atomic_path(target) as tmp:
+        frame.to_csv(tmp, sep="\t", index=index, quoting=3, lineterminator="\n")
+
+
+def read_tsv(path: str | os.PathLike, text_column: str, what: str) -> pd.DataFrame:
+    """A table ``write_tsv`` wrote; ``text_column`` stays text (a token "null" is not missing)."""
+    try:
+        return pd.read_csv(path, sep="\t", quoting=3, dtype={text_column: str}, keep_default_na=False,
+                           encoding="utf-8")
+    except (OSError, ValueError) as error:
+        raise PipelineError(f"{path}: cannot read {what} ({first_line(error)})") from None
 
 
 def write_text(target: str | os.PathLike, text: str) -> None:

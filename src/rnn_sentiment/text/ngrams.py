@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from rnn_sentiment.core.errors import PipelineError
-from rnn_sentiment.core.files import atomic_path
+from rnn_sentiment.core.files import read_tsv, write_tsv
 
 MAX_ORDER = 3
 MAX_TOKENS = 2_090_000  # U + U^2 + U^3 stays below 2^63
@@ -198,16 +198,11 @@ def stats(table: pd.DataFrame, counter: NgramCounter) -> dict:
 
 
 def write(table: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, sep="\t", index=False, quoting=3, lineterminator="\n")
+    write_tsv(table, path)
 
 
 def read(path: Path) -> pd.DataFrame:
-    try:
-        table = pd.read_csv(path, sep="\t", quoting=3, dtype={"ngram": str}, keep_default_na=False,
-                            encoding="utf-8")
-    except (OSError, ValueError) as error:
-        raise PipelineError(f"{path}: cannot read the n-gram table ({error})") from None
+    table = read_tsv(path, "ngram", "the n-gram table")
     if list(table.columns) != COLUMNS:
         raise PipelineError(f"{path}: not an n-gram table (expects columns {', '.join(COLUMNS)})")
     return table

@@ -6,7 +6,7 @@ from typing import Iterable
 import pandas as pd
 
 from rnn_sentiment.core.errors import PipelineError
-from rnn_sentiment.core.files import atomic_path
+from rnn_sentiment.core.files import read_tsv, write_tsv
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
@@ -37,17 +37,12 @@ def frequent(counts: pd.Series, min_count: int) -> pd.Index:
 
 def write(vocab: pd.Series, path: Path) -> None:
     """One ``token<TAB>count`` line per id, in id order: readable, diffable, no pickle."""
-    with atomic_path(path) as tmp:
-        vocab.to_frame().to_csv(tmp, sep="\t", header=True, quoting=3, lineterminator="\n")
+    write_tsv(vocab.to_frame(), path, index=True)
 
 
 def read(path: Path) -> pd.Index:
     """The vocabulary as an index of tokens whose positions are the ids."""
-    try:
-        table = pd.read_csv(path, sep="\t", quoting=3, dtype={"token": str}, keep_default_na=False,
-                            encoding="utf-8")
-    except (OSError, ValueError) as error:
-        raise PipelineError(f"{path}: cannot read vocabulary ({error})") from None
+    table = read_tsv(path, "token", "vocabulary")
     if list(table.columns[:1]) != ["token"] or list(table["token"].head(2)) != list(SPECIALS):
         raise PipelineError(f"{path}: not a vocabulary file (expects token/count columns, <pad> and <unk> first)")
     return pd.Index(table["token"])

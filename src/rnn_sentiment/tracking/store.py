@@ -110,12 +110,19 @@ def git_commit() -> str:
     return _git("rev-parse", "HEAD")
 
 
-def input_tags(inputs: list[Path]) -> dict[str, str]:
-    """``input.md5.<path>`` for each file a stage reads: the MD5 that DVC records for the
-    same file in dvc.lock and names its cache entry by, so a run points to exact inputs."""
+def log_inputs(stage: str, tagged: list[Path], listed: list[Path]) -> None:
+    """The MD5 of every file a stage reads, the one DVC records in dvc.lock and names its cache
+    entry by, so a run points to exact inputs: a tag ``input.md5.<path>`` for each ``tagged`` file,
+    and ``inputs/<stage>.json`` with those and every ``listed`` file or folder's files (the encoded
+    arrays: dozens of tags would bury the rest)."""
+    import mlflow
+
     root = project_root()
-    files = sorted(f for p in inputs for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file())
-    return {f"input.md5.{f.resolve().relative_to(root).as_posix()}": file_digest(f, "md5") for f in files}
+    files = sorted(f for p in [*tagged, *listed] for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file())
+    digests = {f.resolve().relative_to(root).as_posix(): file_digest(f, "md5") for f in files}
+    mlflow.set_tags({f"input.md5.{path}": digests[path] for path in
+                     (p.resolve().relative_to(root).as_posix() for p in tagged)})
+    mlflow.log_dict(digests, f"inputs/{stage}.json")
 
 
 def write_run_info(path: Path, run_id: str, experiment_id: str, model_uri: str, network_uri: str) -> None:

@@ -1,7 +1,7 @@
 """What a training run logs to MLflow, under names that make its page in the UI read well: a run
 name that matches a row of `dvc exp show`, the data as a dataset input with the fingerprint DVC
-records, curves grouped by prefix (``train/``, ``val/``; evaluate adds ``test/``), counts in the
-dataset's profile rather than as charts, and system metrics.
+records, curves grouped by prefix (``train/``, ``val/``; evaluate adds ``test/``), single values
+apart (``summary/``), counts in the dataset's profile rather than as charts, and system metrics.
 """
 
 import json
@@ -66,8 +66,8 @@ def log_epoch(result) -> None:
     }, step=result.epoch)
 
 
-def log_summary(summary: dict, model: dict[str, float]) -> None:
-    """The chosen epoch and the time spent (``train/``); the combiner's weights and the n-gram
-    path's C (``model/``)."""
-    mlflow.log_metrics({f"train/{k}": float(v) for k, v in summary.items() if k != "mlflow_run_id"})
-    mlflow.log_metrics({f"model/{k}": v for k, v in model.items()})
+def log_summary(summary: dict, fitted: dict[str, float]) -> None:
+    """The chosen epoch and the time spent as ``summary/`` metrics (columns of the runs table);
+    what training chose, the combiner's weights and the n-gram path's C, as ``fitted.`` params."""
+    mlflow.log_metrics({f"summary/{k}": float(v) for k, v in summary.items() if k != "mlflow_run_id"})
+    mlflow.log_params({f"fitted.{k}": round(v, 6) for k, v in fitted.items()})
