@@ -18,10 +18,10 @@ import torch
 from torch import nn
 
 from rnn_sentiment.core import cli, params, paths
-from rnn_sentiment.text import encoding
 from rnn_sentiment.model import runtime
 from rnn_sentiment.model.batching import Batcher, crop_windows
 from rnn_sentiment.model.network import RecurrentPath, SentimentClassifier
+from rnn_sentiment.text import encoding
 from rnn_sentiment.training import loop
 
 

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from rnn_sentiment.core import cli, files, params, paths
-from rnn_sentiment.text import encoding
 from rnn_sentiment.evaluation import figures, metrics
 from rnn_sentiment.model import runtime
 from rnn_sentiment.model.predictor import LABELS, Predictor
+from rnn_sentiment.text import encoding
 from rnn_sentiment.tracking import registry, store
 
 WORST = 20

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnn_sentiment.text import encoding
 from rnn_sentiment.model.batching import Batcher, bucketed_batches
+from rnn_sentiment.text import encoding
 
 VOCAB = pd.Index(["<pad>", "<unk>"] + [f"t{i}" for i in range(50)])
 

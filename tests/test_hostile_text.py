@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import run
-from rnn_sentiment.text import tokenizer
+from rnn_sentiment.core.params import EncodeParams, ModelParams
 from rnn_sentiment.model.network import SentimentClassifier
 from rnn_sentiment.model.predictor import Predictor
 from rnn_sentiment.model.torch_files import save_bundle
+from rnn_sentiment.text import tokenizer
 from rnn_sentiment.text.ngrams import NgramIndex
-from rnn_sentiment.core.params import EncodeParams, ModelParams
 
 MAX_LEN = 50
 ANY_TEXT = st.text(alphabet=st.characters(codec=None, categories=None), max_size=300)  # surrogates too

@@ -182,9 +182,8 @@ def test_network_is_logged_with_mlflow_pytorch_as_pt2_with_the_vocabulary_beside
 
 def test_champion_alias_holds_the_best_version_and_predict_resolves_it(trained_project):
     """Runs after the param-change reruns above, so the registry holds several versions."""
-    from mlflow import MlflowClient
-
     import mlflow
+    from mlflow import MlflowClient
 
     mlflow.set_tracking_uri(f"sqlite:///{trained_project / 'mlflow.db'}")
     client = MlflowClient()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import dvc, make_project, run
+from conftest import dvc, make_project
 
 pytestmark = pytest.mark.slow
 WRITER = """

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from rnn_sentiment.core import params
-from rnn_sentiment.data import reviews, sources, splits
 from rnn_sentiment.core.errors import PipelineError
+from rnn_sentiment.data import reviews, sources, splits
 
 PARAMS_YAML = Path(__file__).resolve().parents[1] / "params.yaml"
 

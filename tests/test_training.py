@@ -9,10 +9,10 @@ from sklearn.linear_model import LogisticRegression
 
 from rnn_sentiment.core import params
 from rnn_sentiment.core.errors import PipelineError
-from rnn_sentiment.text.encoding import EncodedSplit
 from rnn_sentiment.model import torch_files
 from rnn_sentiment.model.batching import Batch, Batcher
 from rnn_sentiment.model.network import SentimentClassifier
+from rnn_sentiment.text.encoding import EncodedSplit
 from rnn_sentiment.text.ngrams import log_count_ratios
 from rnn_sentiment.training import loop as training
 

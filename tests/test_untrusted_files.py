@@ -15,12 +15,12 @@ import pytest
 import torch
 
 from conftest import make_project, run, update_params
-from rnn_sentiment.data import sources
-from rnn_sentiment.text import encoding
 from rnn_sentiment.core import params
 from rnn_sentiment.core.errors import PipelineError
+from rnn_sentiment.data import sources
 from rnn_sentiment.model.predictor import Predictor
 from rnn_sentiment.model.torch_files import load as load_checkpoint
+from rnn_sentiment.text import encoding
 
 DATA = params.load(Path(__file__).resolve().parents[1] / "params.yaml").data
 GOOD = {f"aclImdb/{split}/{polarity}/1_{rating}.txt": b"a fine review"

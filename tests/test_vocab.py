@@ -5,8 +5,8 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from rnn_sentiment.text import vocab
 from rnn_sentiment.core.errors import PipelineError
+from rnn_sentiment.text import vocab
 
 # Counts: the 5, a 4, movie 3, b 3, good 2, zzz 1, bad 1
 DOCS = [

@@ -7,11 +7,11 @@ import pandas as pd
 import torch
 
 from rnn_sentiment.core.params import EncodeParams, ModelParams
-from rnn_sentiment.text import encoding, tokenizer
-from rnn_sentiment.text.ngrams import NgramIndex
 from rnn_sentiment.model import torch_files
 from rnn_sentiment.model.batching import Batcher
 from rnn_sentiment.model.network import SentimentClassifier
+from rnn_sentiment.text import encoding, tokenizer
+from rnn_sentiment.text.ngrams import NgramIndex
 
 LABELS = ("negative", "positive")
 
