@@ -85,6 +85,23 @@ def test_second_repro_is_a_noop(trained_project):
     assert "up to date" in dvc("status", cwd=trained_project).stdout
 
 
+@pytest.mark.parametrize("module, stale", [
+    ("serving/predict.py", []),
+    ("text/tokenizer.py", ["prepare_vocab", "encode", "train", "evaluate"]),
+    ("tracking/served_model.py", ["train", "evaluate"]),
+])
+def test_a_code_change_makes_stale_exactly_the_stages_that_run_it(trained_project, module, stale):
+    path = trained_project / "src/rnn_sentiment" / module
+    original = path.read_text()
+    path.write_text(original + "\n# an edit\n")
+    try:
+        status = json.loads(dvc("status", "--json", cwd=trained_project).stdout)
+    finally:
+        path.write_text(original)
+    assert sorted(status) == sorted(stale)
+    assert json.loads(dvc("status", "--json", cwd=trained_project).stdout) == {}
+
+
 def test_train_param_change_reruns_only_train_and_evaluate(trained_project):
     update_params(trained_project, {"train": {"lr": 0.02}})
     result = dvc("repro", cwd=trained_project)

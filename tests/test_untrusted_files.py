@@ -139,6 +139,12 @@ def test_predict_refuses_a_planted_model_in_one_line(tmp_path):
     assert not marker.exists()
 
 
+def test_predict_given_a_folder_as_its_model_says_so_in_one_line(tmp_path):
+    result = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", str(tmp_path), "fine"], tmp_path,
+                 check=False)
+    assert result.returncode == 2 and result.stderr.strip() == f"error: {tmp_path}: is a folder, not a model file"
+
+
 def test_resume_refuses_a_planted_checkpoint(tmp_path):
     from rnn_sentiment.core import params
     from rnn_sentiment.model.network import SentimentClassifier
