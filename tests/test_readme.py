@@ -43,3 +43,22 @@ def test_the_parameter_table_gives_the_defaults_that_params_yaml_sets():
 def test_the_parameter_table_explains_every_parameter():
     table = parameter_table()
     assert [name for name in params_yaml() if f"`{name}`" not in table] == []
+
+
+README = PROJECT.joinpath("README.md").read_text()
+
+
+def test_the_readme_is_an_entry_point_not_a_lab_notebook():
+    assert len(README) <= 12_000
+    builders_only = ["../shared", "company", "sandbox", "CI-class", "seed notebook", "30-minute target",
+                     "previous default", "discarded", "{"]
+    assert [phrase for phrase in builders_only if phrase in README] == []
+
+
+def test_every_link_into_the_repository_resolves():
+    targets = re.findall(r"\]\(((?:docs|benchmarks|tools|tests|stages)/[^)#\s]+)", README)
+    for doc in PROJECT.glob("docs/*.md"):
+        targets += [str((doc.parent / link).relative_to(PROJECT)) for link in
+                    re.findall(r"\]\(([^)#\s:]+)\)", doc.read_text())]
+    assert len(targets) >= 8
+    assert [target for target in targets if not (PROJECT / target).exists()] == []
