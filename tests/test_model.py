@@ -55,21 +55,26 @@ def test_a_review_gets_the_same_logit_alone_and_right_padded_in_a_batch(cell, bi
         assert torch.allclose(model(garbage, torch.tensor([LONG, SHORT]))[1], alone[0], atol=1e-5)
 
 
-def test_the_ngram_path_sums_the_weights_of_the_bag_plus_its_bias():
+def test_the_ngram_path_is_its_regression_over_the_ratio_scaled_bag_of_unit_length():
     path = NgramPath(10)
+    ratios, weights = torch.linspace(-2, 2, 10, dtype=torch.float64), torch.arange(10, dtype=torch.float64) / 10
+    path.set(ratios, weights)
+    # three reviews: {1, 4}, {} and {2, 3, 9}
     with torch.no_grad():
-        path.weights.weight.copy_(torch.arange(10, dtype=torch.float32).unsqueeze(1))
-        path.bias.fill_(0.5)
-        # three reviews: {1, 4}, {} and {2, 3, 9}
         logits = path(torch.tensor([1, 4, 2, 3, 9]), torch.tensor([0, 2, 2, 5]))
-    assert logits.tolist() == [5.5, 0.5, 14.5]
+    for logit, bag in zip(logits.tolist(), ([1, 4], [], [2, 3, 9])):
+        scaled = ratios[bag] / ratios[bag].norm() if bag else ratios[bag]
+        assert logit == pytest.approx(float((weights[bag] * scaled).sum()), abs=1e-6)
+    with torch.no_grad():  # a review of one n-gram, or of that n-gram many times over: the same logit
+        assert path(torch.tensor([4]), torch.tensor([0, 1])).item() == pytest.approx(
+            weights[4].item() * (1 if ratios[4] > 0 else -1), abs=1e-6)
 
 
 def test_the_classifier_is_its_combiner_over_the_paths_logits():
     torch.manual_seed(0)
     model = SentimentClassifier(VOCAB_SIZE, 10, config(dropout=0.0)).eval()
+    model.ngrams.set(torch.linspace(-1, 1, 10), torch.randn(10, generator=torch.Generator().manual_seed(1)))
     with torch.no_grad():
-        model.ngrams.weights.weight.normal_(generator=torch.Generator().manual_seed(1))
         model.combine.weight.copy_(torch.tensor([[0.3, 1.7]]))
         model.combine.bias.fill_(-0.2)
     ids = torch.randint(2, VOCAB_SIZE, (2, 6), generator=torch.Generator().manual_seed(2))

@@ -122,7 +122,7 @@ def test_gradient_clipping_bounds_the_update(config):
 def test_the_ngram_path_is_nb_weighted_logistic_regression_with_c_chosen_on_validation(config):
     train, val = encoded(300, 0), encoded(100, 1)
     table = pd.DataFrame({"ngram": NGRAM_TABLE["ngram"]})
-    bags = training.bag_matrix(train, np.ones(VOCAB - 2)).to_dense().numpy()  # binary features
+    bags = (training.bag_matrix(train, np.ones(VOCAB - 2)).to_dense().numpy() > 0).astype(float)  # binary
     table["positive"] = bags[train.labels == 1].sum(axis=0).astype(int)
     table["negative"] = bags[train.labels == 0].sum(axis=0).astype(int)
     model = SentimentClassifier(VOCAB, VOCAB - 2, config.model)
@@ -130,16 +130,20 @@ def test_the_ngram_path_is_nb_weighted_logistic_regression_with_c_chosen_on_vali
     assert set(scores) == {0.01, 0.1, 1.0} and scores[chosen] == max(scores.values())
 
     ratios = log_count_ratios(table)
-    reference = LogisticRegression(C=chosen, tol=1e-10, max_iter=10_000).fit(bags * ratios, train.labels)
+    scaled = bags * ratios
+    scaled /= np.linalg.norm(scaled, axis=1, keepdims=True)
+    reference = LogisticRegression(C=chosen, fit_intercept=False, tol=1e-10, max_iter=10_000).fit(scaled, train.labels)
     weights = model.ngrams.weights.weight.detach().squeeze(1).double().numpy()
     np.testing.assert_allclose(weights, reference.coef_[0] * ratios, atol=2e-3)
-    assert float(model.ngrams.bias.detach()) == pytest.approx(reference.intercept_[0], abs=2e-3)
+    val_bags = training.bag_matrix(val, np.ones(VOCAB - 2)).to_dense().numpy() * ratios
+    val_bags /= np.linalg.norm(val_bags, axis=1, keepdims=True)
+    logits = model.ngrams(torch.from_numpy(val.ngram_ids).long(), torch.from_numpy(val.ngram_offsets)).detach().numpy()
+    np.testing.assert_allclose(logits, reference.decision_function(val_bags), atol=2e-3)
 
 
 def test_the_combiner_is_a_logistic_regression_on_the_validation_logits(config):
     run = trainer(config, epochs=1, ngram_features=VOCAB - 2)
-    with torch.no_grad():
-        run.model.ngrams.weights.weight.copy_(torch.linspace(-1, 1, VOCAB - 2).unsqueeze(1))
+    run.model.ngrams.set(torch.ones(VOCAB - 2), torch.linspace(-1, 1, VOCAB - 2))
     val = encoded(120, 1)
     scores = run.validate(val)
     recurrent = training.path_logits(run.scored, Batcher(val), 64, torch.device("cpu"), amp=False)

@@ -90,17 +90,28 @@ class RecurrentPath(nn.Module):
 
 
 class NgramPath(nn.Module):
-    """The sum of the weights of the n-grams a review holds, plus a bias. Reviews come as one
-    flat tensor of n-gram ids and CSR offsets [batch + 1]; a review with none gets the bias."""
+    """A logistic regression over a review's n-grams, each worth its NB ratio r, the vector
+    normalised to unit length: sum(w * r) / sqrt(sum(r^2)) over the n-grams the review holds. The
+    normalisation makes a three-word text as decided as a long review. Reviews come as one flat
+    tensor of n-gram ids and CSR offsets [batch + 1]; a review with none gets 0."""
 
     def __init__(self, features: int):
         super().__init__()
-        self.weights = nn.EmbeddingBag(features, 1, mode="sum", include_last_offset=True)
+        self.weights = nn.EmbeddingBag(features, 1, mode="sum", include_last_offset=True)  # w * r
         nn.init.zeros_(self.weights.weight)
-        self.bias = nn.Parameter(torch.zeros(1))
+        self.register_buffer("squared_ratios", torch.zeros(features, 1))
+
+    def set(self, ratios: torch.Tensor, weights: torch.Tensor) -> None:
+        """The NB ratios and the regression's weights, one per n-gram."""
+        with torch.no_grad():
+            self.weights.weight.copy_((weights.double() * ratios.double()).float().unsqueeze(1))
+            self.squared_ratios.copy_((ratios.double() ** 2).float().unsqueeze(1))
 
     def forward(self, ngram_ids: torch.Tensor, ngram_offsets: torch.Tensor) -> torch.Tensor:
-        return self.weights(ngram_ids, ngram_offsets).squeeze(-1) + self.bias
+        total = self.weights(ngram_ids, ngram_offsets).squeeze(-1)
+        norm = nn.functional.embedding_bag(ngram_ids, self.squared_ratios, ngram_offsets, mode="sum",
+                                           include_last_offset=True).squeeze(-1).sqrt()
+        return total / norm.clamp(min=1e-12)
 
 
 class SentimentClassifier(nn.Module):

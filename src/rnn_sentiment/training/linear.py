@@ -33,9 +33,9 @@ def transposed(features: torch.Tensor) -> torch.Tensor:
 
 
 def fit(features: torch.Tensor, labels: np.ndarray, C: float, features_t: torch.Tensor | None = None,
-        start: Fit | None = None, max_iter: int = 500) -> Fit:
-    """L2-regularised logistic regression of ``labels`` (0/1) on ``features`` [n, d]; ``start``
-    warm-starts it (along a grid of C, say)."""
+        start: Fit | None = None, intercept: bool = True, max_iter: int = 500) -> Fit:
+    """L2-regularised logistic regression of ``labels`` (0/1) on ``features`` [n, d], with a bias
+    unless ``intercept`` is false; ``start`` warm-starts it (along a grid of C, say)."""
     n, d = features.shape
     dtype = features.dtype
     features_t = transposed(features) if features_t is None else features_t
@@ -54,7 +54,7 @@ def fit(features: torch.Tensor, labels: np.ndarray, C: float, features_t: torch.
             residual = (torch.sigmoid(z) - y) / n
             grad = torch.empty_like(theta)
             grad[:d] = features_t @ residual + penalty * w
-            grad[d] = residual.sum()
+            grad[d] = residual.sum() if intercept else 0.0
             theta.grad = grad
         return loss
 
@@ -67,13 +67,13 @@ def fit(features: torch.Tensor, labels: np.ndarray, C: float, features_t: torch.
 
 
 def fit_on_grid(train: torch.Tensor, train_labels: np.ndarray, val: torch.Tensor, val_labels: np.ndarray,
-                grid: list[float]) -> tuple[Fit, dict[float, float]]:
+                grid: list[float], intercept: bool = True) -> tuple[Fit, dict[float, float]]:
     """One fit per C (ascending, each warm-started from the last); keep the C whose validation
     ROC AUC is highest (ties: the smaller C). Returns the fit and every C's validation AUC."""
     train_t = transposed(train)
     scores, best, last = {}, None, None
     for C in sorted(grid):
-        last = fit(train, train_labels, C, train_t, start=last)
+        last = fit(train, train_labels, C, train_t, start=last, intercept=intercept)
         scores[C] = roc_auc(np.asarray(val_labels), last.logits(val))
         if best is None or scores[C] > scores[best.C]:
             best = last

@@ -33,6 +33,7 @@ from rnn_sentiment.training.distributed import World, all_sum
 
 CHECK_EVERY = 50  # batches between loss checks: each check waits for the GPU once
 COMBINER_C = 100.0  # the combiner's three weights barely need regularising; this keeps them finite
+NORM_FLOOR = 1e-12
 
 
 @dataclass
@@ -74,26 +75,30 @@ def _autocast(device: torch.device, amp: bool):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda")
 
 
-def bag_matrix(split: EncodedSplit, values: np.ndarray) -> torch.Tensor:
-    """A split's n-gram bags as a sparse CSR matrix [reviews, features] holding ``values`` per feature."""
+def bag_matrix(split: EncodedSplit, ratios: np.ndarray) -> torch.Tensor:
+    """A split's n-gram bags as a sparse CSR matrix [reviews, features]: each present n-gram holds
+    its ratio, and each row has unit L2 norm (what NgramPath computes)."""
     columns = np.array(split.ngram_ids, dtype=np.int64)
+    offsets = np.array(split.ngram_offsets, dtype=np.int64)
+    values = ratios[columns]
+    norms = np.sqrt(np.add.reduceat(values ** 2, offsets[:-1]) if len(values) else np.zeros(len(offsets) - 1))
+    norms[np.diff(offsets) == 0] = 1.0  # an empty bag (reduceat's value there is meaningless)
+    values = values / np.repeat(np.maximum(norms, NORM_FLOOR), np.diff(offsets))
     warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-    return torch.sparse_csr_tensor(torch.from_numpy(np.array(split.ngram_offsets, dtype=np.int64)),
-                                   torch.from_numpy(columns), torch.from_numpy(values[columns].astype(np.float32)),
-                                   size=(len(split.lengths), len(values)), check_invariants=False)
+    return torch.sparse_csr_tensor(torch.from_numpy(offsets), torch.from_numpy(columns),
+                                   torch.from_numpy(values.astype(np.float32)),
+                                   size=(len(split.lengths), len(ratios)), check_invariants=False)
 
 
 def fit_ngram_path(model: SentimentClassifier, table: pd.DataFrame, train: EncodedSplit, val: EncodedSplit,
                    grid: list[float]) -> tuple[float, dict[float, float]]:
-    """NB-weighted logistic regression on the training bags (C chosen on validation ROC AUC),
-    stored in ``model.ngrams`` as weight * ratio per n-gram; returns the C kept and each C's
-    validation AUC."""
+    """Logistic regression, without a bias, on the training bags scaled by NB ratios and
+    normalised per review (C chosen on validation ROC AUC); stored in ``model.ngrams``. Returns
+    the C kept and each C's validation AUC."""
     ratios = log_count_ratios(table)
     fitted, scores = linear.fit_on_grid(bag_matrix(train, ratios), np.asarray(train.labels),
-                                        bag_matrix(val, ratios), np.asarray(val.labels), grid)
-    with torch.no_grad():
-        model.ngrams.weights.weight.copy_((fitted.weight.double() * torch.from_numpy(ratios)).float().unsqueeze(1))
-        model.ngrams.bias.fill_(fitted.bias)
+                                        bag_matrix(val, ratios), np.asarray(val.labels), grid, intercept=False)
+    model.ngrams.set(torch.from_numpy(ratios), fitted.weight)
     return fitted.C, scores
 
 
