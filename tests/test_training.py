@@ -155,6 +155,18 @@ def test_the_combiner_is_a_logistic_regression_on_the_validation_logits(config):
     assert scores["recurrent_accuracy"] == pytest.approx(np.mean((recurrent > 0) == val.labels))
 
 
+def test_a_path_that_would_get_a_negative_weight_is_left_out_of_the_combiner(config):
+    model = SentimentClassifier(VOCAB, VOCAB - 2, config.model)
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 200)
+    useful = (labels * 2 - 1) * 2.0 + rng.normal(size=200)
+    misleading = -useful + rng.normal(size=200)  # would get a negative weight
+    combined = training.fit_combiner(model, np.stack([misleading, useful], axis=1), labels)
+    weights = model.combine.weight.detach().numpy()[0]
+    assert weights[0] == 0 and weights[1] > 0
+    assert np.mean((combined > 0) == labels) == pytest.approx(np.mean((useful > 0) == labels), abs=0.02)
+
+
 def test_weight_averaging_warms_up_then_keeps_the_moving_average_of_every_step(tmp_path, config):
     decay = 0.7
     train, val = split(48, 0), encoded(16, 1)

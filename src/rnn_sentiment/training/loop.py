@@ -114,12 +114,23 @@ def path_logits(model: nn.Module, data: Batcher, batch_size: int, device: torch.
 
 
 def fit_combiner(model: SentimentClassifier, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Fit ``model.combine`` on the paths' validation logits [reviews, paths]; return its logits."""
-    fitted = linear.fit(torch.from_numpy(logits), labels, COMBINER_C)
+    """Fit ``model.combine`` on the paths' validation logits [reviews, paths]; return its logits.
+
+    A path's weight is never negative: on a small validation split a path that has learned little
+    (one epoch on a few thousand reviews) can get a large negative weight that only fits noise.
+    Such a path is left out (weight 0) and the others refitted."""
+    kept = list(range(logits.shape[1]))
+    while True:
+        fitted = linear.fit(torch.from_numpy(logits[:, kept]), labels, COMBINER_C)
+        if (fitted.weight >= 0).all() or len(kept) == 1:
+            break
+        kept.pop(int(fitted.weight.argmin()))
+    weights = np.zeros(logits.shape[1])
+    weights[kept] = fitted.weight.numpy()
     with torch.no_grad():
-        model.combine.weight.copy_(fitted.weight.float().unsqueeze(0))
+        model.combine.weight.copy_(torch.from_numpy(weights).float().unsqueeze(0))
         model.combine.bias.fill_(fitted.bias)
-    return logits @ fitted.weight.numpy() + fitted.bias
+    return logits @ weights + fitted.bias
 
 
 class Trainer:
