@@ -79,7 +79,7 @@ def test_a_store_locked_during_training_is_one_line_and_the_next_run_resumes_its
         assert train.poll() is None and time.monotonic() < deadline, train.stderr.read()
         time.sleep(0.01)
     with sqlite3.connect(repo / "mlflow.db", timeout=60, isolation_level=None) as db:
-        db.execute("BEGIN EXCLUSIVE")  # held until train has given up
+        db.execute("BEGIN IMMEDIATE")  # no other writer until train has given up; readers never block it
         try:
             _, stderr = train.communicate(timeout=240)
         finally:

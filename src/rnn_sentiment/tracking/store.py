@@ -82,7 +82,18 @@ def tracked(action: str) -> Iterator[None]:
         if type(error).__module__.split(".")[0] not in ("mlflow", "requests", "urllib3", "sqlalchemy"):
             raise
         raise PipelineError(f"MLflow tracking store {tracking_uri()} failed while {action}: "
-                            f"{first_line(error)}") from None
+                            f"{first_line(driver_error(error))}") from None
+
+
+def driver_error(error: BaseException) -> BaseException:
+    """The database driver's own error where SQLAlchemy wrapped one (its first line can be a hint
+    about autoflush instead of "database is locked"); otherwise the error itself."""
+    seen = error
+    while seen is not None:
+        if getattr(seen, "orig", None) is not None:
+            return seen.orig
+        seen = seen.__cause__ or seen.__context__
+    return error
 
 
 def _git(*args: str) -> str:
