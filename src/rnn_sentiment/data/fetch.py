@@ -35,7 +35,7 @@ def download(url: str, target: Path, sha256: str, timeout: float = 30.0) -> None
             reason = getattr(error, "reason", error)
             raise PipelineError(
                 f"{target}: missing and the download from {url} failed ({reason}); "
-                f"put the aclImdb_v1.tar.gz file at {target} or point data.source at a copy of it"
+                "point data.source at a local copy of the tarball instead"
             ) from None
         actual = file_digest(tmp)
         if sha256 and actual != sha256.lower():
@@ -50,13 +50,16 @@ def is_download(source: str) -> bool:
 def fetch(data: DataParams) -> None:
     """Make the download folder; fill it when ``data.source`` is the download and it is missing.
 
-    A file already there is used as it is (a copy of the tarball put there by hand, say)."""
+    A download already there is used as it is. The messages never suggest copying a tarball into
+    the folder: it is a DVC output, and `dvc exp run` empties a folder output whose listing is not
+    in the local cache (a fresh clone's), so a copy put there by hand can be lost; a copy named by
+    ``data.source`` is a dependency, which nothing deletes."""
     paths.DOWNLOAD.parent.mkdir(parents=True, exist_ok=True)
     if not is_download(data.source) or paths.DOWNLOAD.exists():
         return
     if not data.url:
         raise PipelineError(f"data.source: {data.source} does not exist and data.url is empty")
     if os.environ.get("RNN_SENTIMENT_OFFLINE"):
-        raise PipelineError(f"{data.source}: missing; offline, so put the aclImdb_v1.tar.gz file there "
-                            "or point data.source at a copy of it")
+        raise PipelineError(f"{data.source}: missing and offline; point data.source at a local copy of the "
+                            "tarball instead")
     download(data.url, paths.DOWNLOAD, data.sha256)
