@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 
 from rnn_sentiment.core import cli, params, paths
+from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.evaluation.metrics import classification_metrics
 from rnn_sentiment.model import runtime
 from rnn_sentiment.model.batching import Batcher
@@ -99,6 +100,9 @@ def main() -> None:
     parser.add_argument("--skip-reference", action="store_true", help="without the scikit-learn NBSVM row")
     args = parser.parse_args()
     config = params.load_with_overrides(args.set)
+    missing = [str(path) for path in (paths.REVIEWS, paths.VOCAB, paths.NGRAMS, paths.ENCODED) if not path.exists()]
+    if missing:
+        raise PipelineError(f"{', '.join(missing)}: missing; run `dvc repro encode` first")
     runtime.configure_threads(config.train.threads)
     device = runtime.choose_device(config.train.device)
     rows = []
