@@ -29,6 +29,18 @@ def test_repro_writes_metrics(trained_project):
     assert not (trained_project / "models/checkpoint.pt").exists(), "resume state is removed after success"
 
 
+def test_the_epoch_kept_is_the_first_with_the_best_validation_roc_auc(trained_project):
+    """Not accuracy, which a constant predictor wins on a skewed validation split."""
+    import pandas as pd
+
+    history = pd.read_csv(trained_project / "reports/plots/history.csv")
+    summary = json.loads((trained_project / "reports/train.json").read_text())
+    best = history.loc[history["val_roc_auc"].idxmax()]
+    assert len(history) == summary["epochs_run"] >= 2
+    assert summary["best_epoch"] == best["epoch"]
+    assert summary["best_val_roc_auc"] == pytest.approx(best["val_roc_auc"], abs=1e-6)
+
+
 def test_mlflow_run_holds_train_and_evaluate(trained_project):
     import mlflow
     from mlflow import MlflowClient
