@@ -1,15 +1,17 @@
 """DVC experiments and MLflow runs telling one story: exp run, queued sweeps, diffs, evaluate alone.
 
-One committed, trained project is shared in file order: evaluate alone, then a queued sweep,
-then an experiment in the workspace compared with `dvc metrics diff` and `dvc plots diff`.
+One committed, trained project is shared in file order: evaluate alone, then a queued sweep (one
+of its runs on own data), then an experiment in the workspace compared with `dvc metrics diff`
+and `dvc plots diff`.
 """
 
+import hashlib
 import json
 import time
 
 import pytest
 
-from conftest import dvc, make_project, run
+from conftest import dvc, generator, make_project, run
 
 pytestmark = pytest.mark.slow
 
@@ -64,14 +66,24 @@ def wait_for_queue(repo, timeout: float = 600) -> str:
     raise AssertionError(f"queue still busy after {timeout}s:\n{status}")
 
 
-def test_queued_experiments_log_into_the_projects_own_store(repo):
+def test_queued_experiments_log_into_the_projects_own_store_and_read_own_data_in_place(repo):
+    """The second queued run also trains on a committed file of the user's, which a queued run
+    (started from the last commit in a copy of the repository) must read and never write."""
+    source = "data/own/queued.csv"
+    generator.write_csv(repo / source, 48, seed=3)
+    run(["git", "add", source], repo)
+    run(["git", "commit", "-qm", "own data"], repo)
+    digest = hashlib.sha256((repo / source).read_bytes()).hexdigest()
+
     before = {r.info.run_id for r in runs(repo)}
     dvc("exp", "run", "--queue", "-S", "train.epochs=1", "-S", "model.cell=lstm", "-n", "sweep-lstm", cwd=repo)
-    dvc("exp", "run", "--queue", "-S", "train.epochs=1", "-S", "model.hidden_dim=8", "-n", "sweep-h8", cwd=repo)
+    dvc("exp", "run", "--queue", "-S", "train.epochs=1", "-S", "model.hidden_dim=8", "-S", f"data.source={source}",
+        "-n", "sweep-h8", cwd=repo)
     dvc("queue", "start", cwd=repo)
     status = wait_for_queue(repo)
     logs = "".join(dvc("queue", "logs", name, cwd=repo, check=False).stdout[-2000:] for name in ("sweep-lstm", "sweep-h8"))
     assert status.count("Success") == 2, status + logs
+    assert hashlib.sha256((repo / source).read_bytes()).hexdigest() == digest
 
     new = [r for r in runs(repo) if r.info.run_id not in before]
     by_name = {r.data.tags.get("dvc.exp_name"): r for r in new}
@@ -87,6 +99,8 @@ def test_queued_experiments_log_into_the_projects_own_store(repo):
     for name in ("sweep-lstm", "sweep-h8"):
         run_id = experiments[name]["metrics"]["reports/train.json"]["data"]["mlflow_run_id"]
         assert run_id == by_name[name].info.run_id, "dvc exp show leads to the MLflow run"
+    counts = experiments["sweep-h8"]["metrics"]["reports/data.json"]["data"]
+    assert sum(v for k, v in counts.items() if k.split("_")[0] in ("train", "val", "test")) == 48, "the own data"
 
 
 def test_workspace_experiment_compares_with_metrics_and_plots_diff(repo, tmp_path):

@@ -1,11 +1,10 @@
-"""A user's own data is an input DVC hashes, never an output it owns: through the real `dvc repro`,
-`dvc exp run -S data.source=...` and a queued `dvc exp run`, every kind of source trains a model
-and is byte-identical afterwards."""
+"""A user's own data is an input DVC hashes, never an output it owns: through the real `dvc repro`
+and `dvc exp run -S data.source=...`, every kind of source trains a model and is byte-identical
+afterwards. A queued `dvc exp run` on own data: tests/test_experiments.py."""
 
 import hashlib
 import json
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -89,23 +88,3 @@ def test_own_data_trains_through_repro_and_exp_run_and_is_never_written(tmp_path
     assert {source: digest(repo, source) for source in sources} == sources
     assert not (repo / "data/raw/imdb").exists() or not any((repo / "data/raw/imdb").iterdir()), \
         "no download for a user's own source"
-
-
-def test_a_queued_experiment_on_own_data(tmp_path):
-    repo = make_project(tmp_path, FAST, tarball=False)
-    source, reviews = make_source("committed file", repo, "queued", 48, seed=3)
-    before = digest(repo, source)
-    dvc("exp", "run", "--queue", "-S", f"data.source={source}", "-n", "own-data", cwd=repo)
-    dvc("queue", "start", cwd=repo)
-    deadline = time.monotonic() + 600
-    while (status := dvc("queue", "status", cwd=repo).stdout) and ("Queued" in status or "Running" in status):
-        assert time.monotonic() < deadline, status
-        time.sleep(2)
-    assert "Success" in status, status + dvc("queue", "logs", "own-data", cwd=repo, check=False).stdout[-3000:]
-    shown = json.loads(dvc("exp", "show", "--json", cwd=repo).stdout)
-    experiment = next(r["data"] for e in shown for x in (e.get("experiments") or []) for r in x["revs"]
-                      if r["name"] == "own-data")
-    counts = experiment["metrics"]["reports/data.json"]["data"]
-    assert sum(v for k, v in counts.items() if k.split("_")[0] in ("train", "val", "test")) == reviews
-    assert "accuracy" in experiment["metrics"]["metrics.json"]["data"]
-    assert digest(repo, source) == before
