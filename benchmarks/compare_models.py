@@ -122,9 +122,10 @@ def main() -> None:
         state.ngram_c, _ = loop.fit_ngram_path(model, table, splits["train"], splits["val"], config.train.ngram_c)
     ngram_seconds = time.perf_counter() - started
 
+    scored = SentimentClassifier(len(tokens), len(table), config.model).to(device)  # each epoch's weights, scored
+
     def on_epoch(result: loop.EpochResult, state: loop.TrainState) -> None:
         print(loop.describe(result), flush=True)
-        scored = SentimentClassifier(len(tokens), len(table), config.model).to(device)
         scored.load_state_dict(trainer.classifier_state())
         report_short(f"epoch {result.epoch}", short_logits(scored, predictor, device))
 
