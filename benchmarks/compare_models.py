@@ -119,7 +119,8 @@ def main() -> None:
     state = loop.TrainState("benchmark", "benchmark")
     started = time.perf_counter()
     if model.ngrams is not None:
-        state.ngram_c, _ = loop.fit_ngram_path(model, table, splits["train"], splits["val"], config.train.ngram_c)
+        (state.ngram_prior, state.ngram_c), _ = loop.fit_ngram_path(model, table, splits["train"], splits["val"],
+                                                                    config.train.ngram_c, config.train.ngram_prior)
     ngram_seconds = time.perf_counter() - started
 
     scored = SentimentClassifier(len(tokens), len(table), config.model).to(device)  # each epoch's weights, scored
@@ -148,7 +149,8 @@ def main() -> None:
         right = int(np.sum((reference["short"] > 0) == (np.array(list(SHORT_TEXTS.values())) == 1)))
         print(f"NBSVM-tri reference: short texts right {right}/20", flush=True)
     combined = classification_metrics(labels["test"], 1 / (1 + np.exp(-logits["test"][:, -1])))
-    print(f"\nbest epoch {state.best_epoch} of {len(state.history)}, n-gram C {state.ngram_c:g}, "
+    print(f"\nbest epoch {state.best_epoch} of {len(state.history)}, n-gram prior {state.ngram_prior:g} "
+          f"C {state.ngram_c:g}, "
           f"combined test ROC AUC {combined['roc_auc']:.4f} ({', '.join(args.set) or 'params.yaml'})")
     print(f"{'model':40s} {'val acc':>8s} {'test acc':>8s} {'seconds':>8s}")
     for name, val, test, secs in rows:

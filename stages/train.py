@@ -80,8 +80,9 @@ class Job:
     def _fresh(self, fingerprint: str) -> loop.TrainState:
         state = loop.TrainState(fingerprint, run_id="")
         if self.model.ngrams is not None:
-            state.ngram_c, self.ngram_scores = loop.fit_ngram_path(
-                self.model, self.table, self.splits["train"], self.splits["val"], self.config.train.ngram_c)
+            (state.ngram_prior, state.ngram_c), self.ngram_scores = loop.fit_ngram_path(
+                self.model, self.table, self.splits["train"], self.splits["val"], self.config.train.ngram_c,
+                self.config.train.ngram_prior)
         return state
 
     def report(self) -> None:
@@ -89,9 +90,9 @@ class Job:
             print(f"resuming from {paths.CHECKPOINT} after epoch {len(self.state.history)} "
                   f"(MLflow run {self.state.run_id})", file=sys.stderr)
         if self.ngram_scores:
-            print("n-gram path: validation ROC AUC " + ", ".join(f"{s:.4f} at C={c:g}" for c, s in
-                                                                 self.ngram_scores.items())
-                  + f"; C={self.state.ngram_c:g} kept", file=sys.stderr)
+            print("n-gram path: validation ROC AUC " + ", ".join(
+                f"{s:.4f} at prior={prior:g} C={c:g}" for (prior, c), s in self.ngram_scores.items())
+                  + f"; prior={self.state.ngram_prior:g} C={self.state.ngram_c:g} kept", file=sys.stderr)
 
     def fit(self, on_epoch) -> loop.TrainState:
         return self.trainer.fit(self.train, self.splits["val"], self.state, on_epoch)
@@ -104,7 +105,7 @@ class Job:
         weights = self.model.combine.weight.detach().flatten().tolist()
         names = ["recurrent_weight", "ngram_weight"][:len(weights)]
         return {**dict(zip(names, weights)), "combine_bias": float(self.model.combine.bias.detach()),
-                **({"ngram_c": self.state.ngram_c} if self.state.ngram_c else {})}
+                **({"ngram_c": self.state.ngram_c, "ngram_prior": self.state.ngram_prior} if self.state.ngram_c else {})}
 
 
 def upstream_stats() -> dict:

@@ -14,6 +14,7 @@ from rnn_sentiment.model.batching import Batch, Batcher
 from rnn_sentiment.model.network import SentimentClassifier
 from rnn_sentiment.text.encoding import EncodedSplit
 from rnn_sentiment.text.ngrams import log_count_ratios
+from rnn_sentiment.training import linear
 from rnn_sentiment.training import loop as training
 
 VOCAB = 30
@@ -37,6 +38,12 @@ def split(rows: int, seed: int) -> Batcher:
 
 
 NGRAM_TABLE = pd.DataFrame({"ngram": [str(i) for i in range(VOCAB - 2)]})
+
+
+def count_table(train: EncodedSplit) -> pd.DataFrame:
+    """The n-gram table of ``train``: the reviews of each class holding each n-gram."""
+    bags = (training.bag_matrix(train, np.ones(VOCAB - 2)).to_dense().numpy() > 0).astype(int)
+    return NGRAM_TABLE.assign(positive=bags[train.labels == 1].sum(axis=0), negative=bags[train.labels == 0].sum(axis=0))
 
 
 @pytest.fixture
@@ -121,13 +128,12 @@ def test_gradient_clipping_bounds_the_update(config):
 
 def test_the_ngram_path_is_nb_weighted_logistic_regression_with_c_chosen_on_validation(config):
     train, val = encoded(300, 0), encoded(100, 1)
-    table = pd.DataFrame({"ngram": NGRAM_TABLE["ngram"]})
+    table = count_table(train)
     bags = (training.bag_matrix(train, np.ones(VOCAB - 2)).to_dense().numpy() > 0).astype(float)  # binary
-    table["positive"] = bags[train.labels == 1].sum(axis=0).astype(int)
-    table["negative"] = bags[train.labels == 0].sum(axis=0).astype(int)
     model = SentimentClassifier(VOCAB, VOCAB - 2, config.model)
-    chosen, scores = training.fit_ngram_path(model, table, train, val, [0.01, 0.1, 1.0])
-    assert set(scores) == {0.01, 0.1, 1.0} and scores[chosen] == max(scores.values())
+    (prior, chosen), scores = training.fit_ngram_path(model, table, train, val, [0.01, 0.1, 1.0], [0.0])
+    assert prior == 0.0 and set(scores) == {(0.0, 0.01), (0.0, 0.1), (0.0, 1.0)}
+    assert scores[prior, chosen] == max(scores.values())
 
     ratios = log_count_ratios(table)
     scaled = bags * ratios
@@ -139,6 +145,35 @@ def test_the_ngram_path_is_nb_weighted_logistic_regression_with_c_chosen_on_vali
     val_bags /= np.linalg.norm(val_bags, axis=1, keepdims=True)
     logits = model.ngrams(torch.from_numpy(val.ngram_ids).long(), torch.from_numpy(val.ngram_offsets)).detach().numpy()
     np.testing.assert_allclose(logits, reference.decision_function(val_bags), atol=2e-3)
+
+
+def test_a_prior_pulls_the_regression_weights_toward_it_instead_of_toward_zero():
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(200, 6))
+    labels = (features @ np.array([2.0, -1.0, 0.5, 0.0, 0.0, 1.0]) + rng.normal(size=200) > 0).astype(float)
+    C = 0.05
+    fits = {prior: linear.fit(torch.from_numpy(features), labels, C, intercept=False, prior=prior)
+            for prior in (0.0, 1.5)}
+    for prior, fitted in fits.items():
+        weights = fitted.weight.numpy()
+        gradient = C * features.T @ (1 / (1 + np.exp(-features @ weights)) - labels) + (weights - prior)
+        np.testing.assert_allclose(gradient, 0.0, atol=1e-5)  # the optimum of C*logloss + |w - prior|^2/2
+    assert (fits[1.5].weight - fits[0.0].weight).min() > 0.1, "every weight moves toward the prior"
+    tiny = linear.fit(torch.from_numpy(features), labels, 1e-9, intercept=False, prior=1.5)
+    np.testing.assert_allclose(tiny.weight.numpy(), 1.5, atol=1e-6)
+
+
+def test_the_ngram_path_keeps_the_prior_and_c_with_the_best_validation_auc(config):
+    train, val = encoded(300, 0), encoded(100, 1)
+    table = count_table(train)
+    model = SentimentClassifier(VOCAB, VOCAB - 2, config.model)
+    kept, scores = training.fit_ngram_path(model, table, train, val, [0.01, 1.0], [0.0, 0.5, 1.0])
+    assert set(scores) == {(prior, C) for prior in (0.0, 0.5, 1.0) for C in (0.01, 1.0)}
+    assert scores[kept] == max(scores.values())
+    reference = SentimentClassifier(VOCAB, VOCAB - 2, config.model)
+    assert training.fit_ngram_path(reference, table, train, val, [kept[1]], [kept[0]])[1][kept] == scores[kept]
+    np.testing.assert_allclose(model.ngrams.weights.weight.detach().numpy(),
+                               reference.ngrams.weights.weight.detach().numpy(), atol=1e-4)
 
 
 def test_the_combiner_is_a_logistic_regression_on_the_validation_logits(config):

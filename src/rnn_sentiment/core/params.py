@@ -66,6 +66,7 @@ class TrainParams(_Section):
     batch_size: Annotated[int, Field(ge=1, le=65_536)]
     lr: Annotated[float, Field(gt=0.0, le=10.0)]
     ngram_c: Annotated[list[Annotated[float, Field(gt=0.0, le=1e6)]], Field(min_length=1, max_length=20)]
+    ngram_prior: Annotated[list[Annotated[float, Field(ge=0.0, le=100.0)]], Field(min_length=1, max_length=20)]
     weight_decay: Annotated[float, Field(ge=0.0, le=1.0)]
     clip_grad_norm: Annotated[float, Field(ge=0.0)]
     patience: Annotated[int, Field(ge=1)]

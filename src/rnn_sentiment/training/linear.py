@@ -1,7 +1,7 @@
 """Logistic regression fitted exactly, full batch, for the n-gram path and for the combiner.
 
-The objective is sklearn's: ``C * sum(log-loss) + ||w||^2 / 2`` (the bias unpenalised), divided
-by n, minimised with torch's L-BFGS and a strong-Wolfe line search. Gradients are two matrix-vector
+The objective is sklearn's, ``C * sum(log-loss) + ||w - prior||^2 / 2`` (the bias unpenalised),
+divided by n, minimised with torch's L-BFGS and a strong-Wolfe line search. Gradients are two matrix-vector
 products, so the design matrix may be a sparse CSR tensor of millions of features; nothing is
 random, so a fit is deterministic on CPU.
 """
@@ -19,6 +19,7 @@ class Fit:
     weight: torch.Tensor  # [features]
     bias: float
     C: float
+    prior: float = 0.0
 
     def logits(self, features: torch.Tensor) -> np.ndarray:
         with torch.no_grad():
@@ -33,14 +34,16 @@ def transposed(features: torch.Tensor) -> torch.Tensor:
 
 
 def fit(features: torch.Tensor, labels: np.ndarray, C: float, features_t: torch.Tensor | None = None,
-        start: Fit | None = None, intercept: bool = True, max_iter: int = 500) -> Fit:
+        start: Fit | None = None, intercept: bool = True, prior: float = 0.0, max_iter: int = 500) -> Fit:
     """L2-regularised logistic regression of ``labels`` (0/1) on ``features`` [n, d], with a bias
-    unless ``intercept`` is false; ``start`` warm-starts it (along a grid of C, say)."""
+    unless ``intercept`` is false. The penalty pulls every weight toward ``prior`` (0: plain
+    ridge); the fit starts there, or from ``start`` (along a grid of C, say)."""
     n, d = features.shape
     dtype = features.dtype
     features_t = transposed(features) if features_t is None else features_t
     y = torch.from_numpy(np.asarray(labels, dtype=np.float64)).to(dtype)
     theta = torch.zeros(d + 1, dtype=dtype)
+    theta[:d] = prior
     if start is not None:
         theta[:d], theta[d] = start.weight, start.bias
     theta.requires_grad_(True)
@@ -50,10 +53,11 @@ def fit(features: torch.Tensor, labels: np.ndarray, C: float, features_t: torch.
         with torch.no_grad():
             w, b = theta[:d], theta[d]
             z = features @ w + b
-            loss = (torch.nn.functional.softplus(z) - y * z).mean() + 0.5 * penalty * torch.dot(w, w)
+            pulled = w - prior
+            loss = (torch.nn.functional.softplus(z) - y * z).mean() + 0.5 * penalty * torch.dot(pulled, pulled)
             residual = (torch.sigmoid(z) - y) / n
             grad = torch.empty_like(theta)
-            grad[:d] = features_t @ residual + penalty * w
+            grad[:d] = features_t @ residual + penalty * pulled
             grad[d] = residual.sum() if intercept else 0.0
             theta.grad = grad
         return loss
@@ -63,18 +67,22 @@ def fit(features: torch.Tensor, labels: np.ndarray, C: float, features_t: torch.
                                   line_search_fn="strong_wolfe")
     optimizer.step(closure)
     theta = theta.detach()
-    return Fit(theta[:d].clone(), float(theta[d]), C)
+    return Fit(theta[:d].clone(), float(theta[d]), C, prior)
 
 
 def fit_on_grid(train: torch.Tensor, train_labels: np.ndarray, val: torch.Tensor, val_labels: np.ndarray,
-                grid: list[float], intercept: bool = True) -> tuple[Fit, dict[float, float]]:
-    """One fit per C (ascending, each warm-started from the last); keep the C whose validation
-    ROC AUC is highest (ties: the smaller C). Returns the fit and every C's validation AUC."""
+                grid: list[float], priors: list[float] = (0.0,), intercept: bool = True
+                ) -> tuple[Fit, dict[tuple[float, float], float]]:
+    """One fit per (prior, C), C ascending within each prior and warm-started from the last; keep
+    the fit whose validation ROC AUC is highest (ties: the smaller prior, then the smaller C).
+    Returns the fit and every (prior, C)'s validation AUC."""
     train_t = transposed(train)
-    scores, best, last = {}, None, None
-    for C in sorted(grid):
-        last = fit(train, train_labels, C, train_t, start=last, intercept=intercept)
-        scores[C] = roc_auc(np.asarray(val_labels), last.logits(val))
-        if best is None or scores[C] > scores[best.C]:
-            best = last
+    scores, best = {}, None
+    for prior in sorted(priors):
+        last = None
+        for C in sorted(grid):
+            last = fit(train, train_labels, C, train_t, start=last, intercept=intercept, prior=prior)
+            scores[prior, C] = roc_auc(np.asarray(val_labels), last.logits(val))
+            if best is None or scores[prior, C] > scores[best.prior, best.C]:
+                best = last
     return best, scores

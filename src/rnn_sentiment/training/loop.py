@@ -59,6 +59,7 @@ class TrainState:
     best_val_roc_auc: float = -1.0
     best_state: dict | None = None  # the whole classifier at the best epoch
     ngram_c: float = 0.0  # C the n-gram path was fitted with (0: no n-gram path)
+    ngram_prior: float = 0.0  # and the prior its weights were pulled toward
 
 
 def ema_with_warmup(decay: float) -> Callable:
@@ -91,15 +92,18 @@ def bag_matrix(split: EncodedSplit, ratios: np.ndarray) -> torch.Tensor:
 
 
 def fit_ngram_path(model: SentimentClassifier, table: pd.DataFrame, train: EncodedSplit, val: EncodedSplit,
-                   grid: list[float]) -> tuple[float, dict[float, float]]:
+                   grid: list[float], priors: list[float]) -> tuple[tuple[float, float], dict[tuple[float, float], float]]:
     """Logistic regression, without a bias, on the training bags scaled by NB ratios and
-    normalised per review (C chosen on validation ROC AUC); stored in ``model.ngrams``. Returns
-    the C kept and each C's validation AUC."""
+    normalised per review, its penalty pulling each weight toward a prior (0: plain ridge; 1: the
+    weights of naive Bayes itself, which NBSVM interpolates toward); prior and C chosen on
+    validation ROC AUC. Stored in ``model.ngrams``. Returns the (prior, C) kept and each pair's
+    validation AUC."""
     ratios = log_count_ratios(table)
     fitted, scores = linear.fit_on_grid(bag_matrix(train, ratios), np.asarray(train.labels),
-                                        bag_matrix(val, ratios), np.asarray(val.labels), grid, intercept=False)
+                                        bag_matrix(val, ratios), np.asarray(val.labels), grid, priors,
+                                        intercept=False)
     model.ngrams.set(torch.from_numpy(ratios), fitted.weight)
-    return fitted.C, scores
+    return (fitted.prior, fitted.C), scores
 
 
 @torch.inference_mode()
@@ -172,7 +176,8 @@ class Trainer:
         if self.averaged:
             self.averaged.load_state_dict(saved["averaged"])
         return TrainState(fingerprint, saved["run_id"], [EpochResult(**h) for h in saved["history"]],
-                          saved["best_epoch"], saved["best_val_roc_auc"], saved["best_state"], saved["ngram_c"])
+                          saved["best_epoch"], saved["best_val_roc_auc"], saved["best_state"], saved["ngram_c"],
+                          saved["ngram_prior"])
 
     def save(self, checkpoint: Path, state: TrainState) -> None:
         torch_files.save(checkpoint, {
@@ -180,6 +185,7 @@ class Trainer:
             "history": [asdict(h) for h in state.history],
             "best_epoch": state.best_epoch, "best_val_roc_auc": state.best_val_roc_auc,
             "best_state": state.best_state, "ngram_c": state.ngram_c,
+            "ngram_prior": state.ngram_prior,
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "averaged": self.averaged.state_dict() if self.averaged else None,
         })
