@@ -116,8 +116,8 @@ def upstream_stats() -> dict:
 
 def log_inputs(config: params.Params, job: Job, device, world: distributed.World) -> None:
     tags = {**store.run_tags(), "device": str(device), "processes": str(world.size)}
-    training_log.log_inputs(config, config.data.source, paths.REVIEWS, upstream_stats(), tags)
-    store.log_inputs("train", [paths.REVIEWS, paths.VOCAB, paths.NGRAMS], [paths.ENCODED])
+    digests = store.log_inputs("train", [paths.REVIEWS, paths.VOCAB, paths.NGRAMS], [paths.ENCODED])
+    training_log.log_inputs(config, config.data.source, digests[paths.REVIEWS.as_posix()], upstream_stats(), tags)
 
 
 def end_of_epoch(trainer: loop.Trainer, result: loop.EpochResult, state: loop.TrainState) -> None:

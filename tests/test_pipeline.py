@@ -51,7 +51,10 @@ def test_mlflow_run_holds_train_and_evaluate(trained_project):
     run_ = client.get_run(info["run_id"])
     assert run_.data.params["model.cell"] == "gru"
     assert run_.data.params["train.epochs"] == "3"
-    assert "data.fingerprint" in run_.data.tags and "mlflow.source.git.commit" in run_.data.tags
+    assert "mlflow.source.git.commit" in run_.data.tags
+    reviews_md5 = hashlib.md5((trained_project / "data/interim/reviews.parquet").read_bytes()).hexdigest()
+    assert run_.data.tags["data.fingerprint"] == run_.data.tags["input.md5.data/interim/reviews.parquet"] == reviews_md5
+    assert [d.dataset.digest for d in run_.inputs.dataset_inputs] == [reviews_md5]
     history = client.get_metric_history(info["run_id"], "val/accuracy")
     assert [m.step for m in history] == list(range(1, len(history) + 1)) and len(history) >= 1
     test_accuracy = run_.data.metrics["test/accuracy"]

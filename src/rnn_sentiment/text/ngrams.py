@@ -22,14 +22,19 @@ MAX_TOKENS = 2_090_000  # U + U^2 + U^3 stays below 2^63
 COLUMNS = ["ngram", "positive", "negative"]
 
 
+def run_starts(ordered: np.ndarray) -> np.ndarray:
+    """Index of the first element of each run of equal values in a sorted array."""
+    first = np.empty(len(ordered), dtype=bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return np.flatnonzero(first)
+
+
 def sorted_unique(values: np.ndarray) -> np.ndarray:
     """Distinct values of an int64 array, sorted: a sort and a neighbour comparison, several
     times faster than ``np.unique`` on tens of millions of keys."""
     ordered = np.sort(values)
-    keep = np.empty(len(ordered), dtype=bool)
-    keep[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
-    return ordered[keep]
+    return ordered[run_starts(ordered)]
 
 
 def ngram_keys(ids: np.ndarray, rows: np.ndarray, base: int, order: int) -> tuple[np.ndarray, np.ndarray]:
@@ -94,10 +99,7 @@ class NgramCounter:
     def _merge(self, keys: np.ndarray, counts: np.ndarray) -> None:
         order = np.argsort(keys, kind="stable")
         keys, counts = keys[order], counts[order]
-        first = np.empty(len(keys), dtype=bool)
-        first[:1] = True
-        np.not_equal(keys[1:], keys[:-1], out=first[1:])
-        starts = np.flatnonzero(first)
+        starts = run_starts(keys)
         self.keys = keys[starts]
         self.counts = np.add.reduceat(counts, starts, axis=0) if len(keys) else counts
 
@@ -171,7 +173,7 @@ class NgramIndex:
 
 def _whole_ngram_keys(keys: np.ndarray, rows: np.ndarray, sizes: np.ndarray, base: int) -> np.ndarray:
     """Of the keys ``ngram_keys`` gives for each table row, the one spanning the whole row."""
-    offset_of = np.cumsum([0] + [base ** n for n in range(1, 4)])
+    offset_of = np.cumsum([0] + [base ** n for n in range(1, MAX_ORDER + 1)])
     whole = np.empty(len(sizes), dtype=np.int64)
     for n in np.unique(sizes):
         low, high = offset_of[n - 1], offset_of[n]

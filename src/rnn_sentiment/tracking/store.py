@@ -121,11 +121,11 @@ def git_commit() -> str:
     return _git("rev-parse", "HEAD")
 
 
-def log_inputs(stage: str, tagged: list[Path], listed: list[Path]) -> None:
+def log_inputs(stage: str, tagged: list[Path], listed: list[Path]) -> dict[str, str]:
     """The MD5 of every file a stage reads, the one DVC records in dvc.lock and names its cache
     entry by, so a run points to exact inputs: a tag ``input.md5.<path>`` for each ``tagged`` file,
     and ``inputs/<stage>.json`` with those and every ``listed`` file or folder's files (the encoded
-    arrays: dozens of tags would bury the rest)."""
+    arrays: dozens of tags would bury the rest). Returns the digests by path from the project root."""
     import mlflow
 
     root = project_root()
@@ -134,6 +134,7 @@ def log_inputs(stage: str, tagged: list[Path], listed: list[Path]) -> None:
     mlflow.set_tags({f"input.md5.{path}": digests[path] for path in
                      (p.resolve().relative_to(root).as_posix() for p in tagged)})
     mlflow.log_dict(digests, f"inputs/{stage}.json")
+    return digests
 
 
 def write_run_info(path: Path, run_id: str, experiment_id: str, model_uri: str, network_uri: str) -> None:

@@ -14,7 +14,6 @@ from mlflow.data.sources import LocalArtifactDatasetSource
 from mlflow.types import ColSpec, Schema
 
 from rnn_sentiment.core import params
-from rnn_sentiment.core.files import file_digest
 from rnn_sentiment.tracking import store
 
 SYSTEM_METRICS_SECONDS = 5
@@ -48,10 +47,10 @@ def start(experiment_id: str, run_id: str | None, commit: str) -> mlflow.ActiveR
                             run_name=None if run_id else run_name(commit))
 
 
-def log_inputs(config: params.Params, source: str, reviews: Path, profile: dict, tags: dict[str, str]) -> None:
-    """Once per run: every parameter, the dataset input and the run's tags."""
+def log_inputs(config: params.Params, source: str, digest: str, profile: dict, tags: dict[str, str]) -> None:
+    """Once per run: every parameter, the dataset input (``digest``: the reviews table's MD5, what
+    dvc.lock records for it) and the run's tags."""
     mlflow.log_params(params.flatten(config))
-    digest = file_digest(reviews, "md5")  # what dvc.lock records for the reviews table
     where = source if Path(source).is_absolute() else str(store.project_root() / source)
     mlflow.log_input(ReviewsDataset(where, digest, profile), context="training")
     mlflow.set_tags({**tags, "data.fingerprint": digest})
