@@ -115,10 +115,12 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_project(tmp_path_factory) -> Path:
-    """One small project with `dvc repro` already run. Its first metrics.json is kept beside it
-    as ``baseline-metrics.json``, since later tests change params and rerun."""
+    """One small project with `dvc repro` already run. Its first metrics.json and model are kept
+    beside it as ``baseline-metrics.json`` and ``baseline-model.pt``, since later tests change
+    params and rerun."""
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     repo = make_project(tmp_path_factory.mktemp("trained"))
     dvc("repro", cwd=repo)
     shutil.copy(repo / "metrics.json", repo.parent / "baseline-metrics.json")
+    shutil.copy(repo / "models/model.pt", repo.parent / "baseline-model.pt")
     return repo

@@ -99,9 +99,10 @@ def test_killed_training_resumes_and_ends_with_the_uninterrupted_metrics(tmp_pat
     assert "up to date" in dvc("status", cwd=killed).stdout
 
 
-def test_two_clean_runs_give_byte_identical_metrics(trained_project, tmp_path):
+def test_two_clean_runs_give_byte_identical_metrics_and_model(trained_project, tmp_path):
     again = make_project(tmp_path)
     dvc("repro", cwd=again)
     baseline = (trained_project.parent / "baseline-metrics.json").read_bytes()
     assert (again / "metrics.json").read_bytes() == baseline
+    assert (again / "models/model.pt").read_bytes() == (trained_project.parent / "baseline-model.pt").read_bytes()
     assert json.loads(baseline)["accuracy"] > 0.5

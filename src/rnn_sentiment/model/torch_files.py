@@ -19,8 +19,10 @@ BUNDLE_FORMAT = "rnn-sentiment/2"
 
 
 def save(path: Path, content: dict) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(content, tmp)
+    """Written through a file object: given a path, torch names the zip's folder after the file,
+    here a random temporary name, so the same content would not give the same bytes."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        torch.save(content, handle)
 
 
 def load(path: Path) -> dict:
