@@ -91,6 +91,9 @@ def test_queued_experiments_log_into_the_projects_own_store_and_read_own_data_in
     assert by_name["sweep-lstm"].data.params["model.cell"] == "lstm"
     assert by_name["sweep-h8"].data.params["model.hidden_dim"] == "8"
     assert all("test/accuracy" in r.data.metrics for r in new)
+    for r in new:  # tags name inputs as dvc.lock does, not by DVC's temporary copy
+        assert r.data.tags["input.md5.data/interim/reviews.parquet"] == r.data.tags["data.fingerprint"]
+        assert not [tag for tag in r.data.tags if ".dvc/tmp" in tag]
     assert all(str(repo / "mlruns") in r.info.artifact_uri for r in new), [r.info.artifact_uri for r in new]
     assert not list((repo / ".dvc/tmp").rglob("mlflow.db")), "no store left inside DVC's temporary copies"
 

@@ -125,14 +125,15 @@ def log_inputs(stage: str, tagged: list[Path], listed: list[Path]) -> dict[str, 
     """The MD5 of every file a stage reads, the one DVC records in dvc.lock and names its cache
     entry by, so a run points to exact inputs: a tag ``input.md5.<path>`` for each ``tagged`` file,
     and ``inputs/<stage>.json`` with those and every ``listed`` file or folder's files (the encoded
-    arrays: dozens of tags would bury the rest). Returns the digests by path from the project root."""
+    arrays: dozens of tags would bury the rest). Paths are the workspace's, as dvc.lock names them,
+    also in a queued experiment's temporary copy. Returns the digests by those paths."""
     import mlflow
 
-    root = project_root()
+    workspace = Path.cwd().resolve()
     files = sorted(f for p in [*tagged, *listed] for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file())
-    digests = {f.resolve().relative_to(root).as_posix(): file_digest(f, "md5") for f in files}
+    digests = {f.resolve().relative_to(workspace).as_posix(): file_digest(f, "md5") for f in files}
     mlflow.set_tags({f"input.md5.{path}": digests[path] for path in
-                     (p.resolve().relative_to(root).as_posix() for p in tagged)})
+                     (p.resolve().relative_to(workspace).as_posix() for p in tagged)})
     mlflow.log_dict(digests, f"inputs/{stage}.json")
     return digests
 
