@@ -150,8 +150,7 @@ def main() -> None:
         print(f"NBSVM-tri reference: short texts right {right}/20", flush=True)
     combined = classification_metrics(labels["test"], 1 / (1 + np.exp(-logits["test"][:, -1])))
     print(f"\nbest epoch {state.best_epoch} of {len(state.history)}, n-gram prior {state.ngram_prior:g} "
-          f"C {state.ngram_c:g}, "
-          f"combined test ROC AUC {combined['roc_auc']:.4f} ({', '.join(args.set) or 'params.yaml'})")
+          f"C {state.ngram_c:g}, combined test ROC AUC {combined['roc_auc']:.4f} ({', '.join(args.set) or 'params.yaml'})")
     print(f"{'model':40s} {'val acc':>8s} {'test acc':>8s} {'seconds':>8s}")
     for name, val, test, secs in rows:
         print(f"{name:40s} {val:8.2%} {test:8.2%} {secs:8.0f}")

@@ -40,9 +40,14 @@ def split(rows: int, seed: int) -> Batcher:
 NGRAM_TABLE = pd.DataFrame({"ngram": [str(i) for i in range(VOCAB - 2)]})
 
 
+def binary_bags(split: EncodedSplit) -> np.ndarray:
+    """[reviews, n-grams] 0/1: which n-grams each review holds."""
+    return (training.bag_matrix(split, np.ones(VOCAB - 2)).to_dense().numpy() > 0).astype(float)
+
+
 def count_table(train: EncodedSplit) -> pd.DataFrame:
     """The n-gram table of ``train``: the reviews of each class holding each n-gram."""
-    bags = (training.bag_matrix(train, np.ones(VOCAB - 2)).to_dense().numpy() > 0).astype(int)
+    bags = binary_bags(train).astype(int)
     return NGRAM_TABLE.assign(positive=bags[train.labels == 1].sum(axis=0), negative=bags[train.labels == 0].sum(axis=0))
 
 
@@ -129,7 +134,7 @@ def test_gradient_clipping_bounds_the_update(config):
 def test_the_ngram_path_is_nb_weighted_logistic_regression_with_c_chosen_on_validation(config):
     train, val = encoded(300, 0), encoded(100, 1)
     table = count_table(train)
-    bags = (training.bag_matrix(train, np.ones(VOCAB - 2)).to_dense().numpy() > 0).astype(float)  # binary
+    bags = binary_bags(train)
     model = SentimentClassifier(VOCAB, VOCAB - 2, config.model)
     (prior, chosen), scores = training.fit_ngram_path(model, table, train, val, [0.01, 0.1, 1.0], [0.0])
     assert prior == 0.0 and set(scores) == {(0.0, 0.01), (0.0, 0.1), (0.0, 1.0)}
@@ -141,7 +146,7 @@ def test_the_ngram_path_is_nb_weighted_logistic_regression_with_c_chosen_on_vali
     reference = LogisticRegression(C=chosen, fit_intercept=False, tol=1e-10, max_iter=10_000).fit(scaled, train.labels)
     weights = model.ngrams.weights.weight.detach().squeeze(1).double().numpy()
     np.testing.assert_allclose(weights, reference.coef_[0] * ratios, atol=2e-3)
-    val_bags = training.bag_matrix(val, np.ones(VOCAB - 2)).to_dense().numpy() * ratios
+    val_bags = binary_bags(val) * ratios
     val_bags /= np.linalg.norm(val_bags, axis=1, keepdims=True)
     logits = model.ngrams(torch.from_numpy(val.ngram_ids).long(), torch.from_numpy(val.ngram_offsets)).detach().numpy()
     np.testing.assert_allclose(logits, reference.decision_function(val_bags), atol=2e-3)
