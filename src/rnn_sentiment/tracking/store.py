@@ -5,6 +5,7 @@ With no ``MLFLOW_TRACKING_URI`` the store is ``mlflow.db`` (SQLite) with artifac
 which ``dvc exp run --queue`` runs experiments, so queued runs land in the user's own store.
 """
 
+import hashlib
 import json
 import logging
 import os
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from rnn_sentiment.core.errors import PipelineError, first_line
-from rnn_sentiment.core.files import file_digest, write_json
+from rnn_sentiment.core.files import write_json
 
 # Fail within seconds, not after minutes of retries, when a tracking server is down.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
@@ -131,7 +132,10 @@ def log_inputs(stage: str, tagged: list[Path], listed: list[Path]) -> dict[str, 
 
     workspace = Path.cwd().resolve()
     files = sorted(f for p in [*tagged, *listed] for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file())
-    digests = {f.resolve().relative_to(workspace).as_posix(): file_digest(f, "md5") for f in files}
+    digests = {}
+    for f in files:
+        with open(f, "rb") as handle:
+            digests[f.resolve().relative_to(workspace).as_posix()] = hashlib.file_digest(handle, "md5").hexdigest()
     mlflow.set_tags({f"input.md5.{path}": digests[path] for path in
                      (p.resolve().relative_to(workspace).as_posix() for p in tagged)})
     mlflow.log_dict(digests, f"inputs/{stage}.json")
