@@ -125,28 +125,6 @@ def read_yaml(path: str | Path) -> Any:
         raise PipelineError(f"{path}: not valid YAML ({first_line(error)})") from None
 
 
-def apply_overrides(raw: dict, overrides: list[str]) -> dict:
-    """``section.key=value`` or top-level ``key=value`` overrides (values parsed as YAML) set in raw
-    params, as `dvc exp run -S` does. Unknown names are left for ``parse`` to refuse."""
-    for item in overrides:
-        key, equals, value = item.partition("=")
-        section, _, name = key.partition(".")
-        if not equals or not key:
-            raise PipelineError(f"override {item!r}: expected section.key=value or key=value")
-        if not name:
-            raw[key] = yaml.safe_load(value)
-        elif isinstance(raw.get(section), dict):
-            raw[section][name] = yaml.safe_load(value)
-        else:
-            raise PipelineError(f"override {item!r}: params.yaml has no section {section!r}")
-    return raw
-
-
-def load_with_overrides(overrides: list[str], path: str | Path = paths.PARAMS) -> Params:
-    """params.yaml with ``section.key=value`` / ``key=value`` overrides applied."""
-    return parse(apply_overrides(read_yaml(path), overrides))
-
-
 def flatten(params: Params) -> dict[str, Any]:
     """``{"train.lr": 0.002, ...}``: the form MLflow logs and DVC shows."""
     flat = {}
