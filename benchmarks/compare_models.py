@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnn_sentiment.core import cli, params, paths
+from param_overrides import load_with_overrides
+from rnn_sentiment.core import cli, paths
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.evaluation.metrics import classification_metrics
 from rnn_sentiment.model import runtime
@@ -99,7 +100,7 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE")
     parser.add_argument("--skip-reference", action="store_true", help="without the scikit-learn NBSVM row")
     args = parser.parse_args()
-    config = params.load_with_overrides(args.set)
+    config = load_with_overrides(args.set)
     missing = [str(path) for path in (paths.REVIEWS, paths.VOCAB, paths.NGRAMS, paths.ENCODED) if not path.exists()]
     if missing:
         raise PipelineError(f"{', '.join(missing)}: missing; run `dvc repro encode` first")

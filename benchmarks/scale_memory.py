@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from param_overrides import apply_overrides
 from rnn_sentiment.core import cli, params
 from rnn_sentiment.data import sources
 
@@ -91,7 +92,7 @@ def run_stage(stage: str, workdir: Path) -> tuple[float, float]:
 def prepare_workdir(workdir: Path, corpus: Path, overrides: list[str]) -> None:
     raw = yaml.safe_load((REPO / "params.yaml").read_text())
     raw["data"].update(source=str(corpus), text_column="text", label_column="label", split_column="split")
-    params.parse(params.apply_overrides(raw, overrides))  # refuse a bad override here, not three stages in
+    params.parse(apply_overrides(raw, overrides))  # refuse a bad override here, not three stages in
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
 
@@ -105,7 +106,7 @@ def main() -> None:
                         help=f"params overrides, after the defaults {' '.join(DEFAULT_SET)}")
     args = parser.parse_args()
     config = params.load(REPO / "params.yaml")
-    imdb = sources.read_source(args.source, config.data)
+    imdb = pd.concat(sources.iter_source(args.source, config.data), ignore_index=True)
     results = {}
     for scale in args.scales:
         workdir = args.workdir / f"{scale}x"

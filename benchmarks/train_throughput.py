@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from param_overrides import load_with_overrides
 from rnn_sentiment.core import cli, params, paths
 from rnn_sentiment.model import runtime
 from rnn_sentiment.model.batching import Batcher, crop_windows
@@ -114,7 +115,7 @@ def main() -> None:
     parser.add_argument("--skip-strategies", action="store_true")
     args = parser.parse_args()
 
-    config = params.load_with_overrides(args.set)
+    config = load_with_overrides(args.set)
     device = runtime.choose_device(args.device)
     runtime.configure_threads(config.train.threads)
     vocab_size = sum(1 for _ in open(paths.VOCAB, encoding="utf-8")) - 1

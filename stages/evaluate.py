@@ -1,7 +1,6 @@
 """Stage evaluate: score the best model once on the test split; log metrics, plots and the registry
 decision to the model's MLflow run; then write metrics.json and the plot files."""
 
-import tempfile
 from pathlib import Path
 
 import mlflow
@@ -62,15 +61,10 @@ def log_evaluation(scores: dict, tables: dict[Path, pd.DataFrame]) -> None:
     mlflow.log_metrics({f"test/{k}": v for k, v in scores.items()})
     store.log_inputs("evaluate", [paths.MODEL, paths.REVIEWS], sorted(paths.ENCODED.glob("test_*.npy")))
     roc, pr = tables[paths.ROC], tables[paths.PRECISION_RECALL]
-    with tempfile.TemporaryDirectory() as scratch:
-        scratch = Path(scratch)
-        for png in (figures.confusion(tables[paths.CONFUSION], scratch / "confusion_matrix.png"),
-                    figures.curve(roc, "fpr", "tpr", "ROC curve", scratch / "roc_curve.png"),
-                    figures.curve(pr, "recall", "precision", "precision-recall", scratch / "pr_curve.png")):
-            mlflow.log_artifact(str(png), "plots")
-        worst = scratch / paths.MISCLASSIFIED.name
-        tables[paths.MISCLASSIFIED].to_csv(worst, index=False)
-        mlflow.log_artifact(str(worst), "evaluation")
+    mlflow.log_figure(figures.confusion(tables[paths.CONFUSION]), "plots/confusion_matrix.png")
+    mlflow.log_figure(figures.curve(roc, "fpr", "tpr", "ROC curve"), "plots/roc_curve.png")
+    mlflow.log_figure(figures.curve(pr, "recall", "precision", "precision-recall"), "plots/pr_curve.png")
+    mlflow.log_text(tables[paths.MISCLASSIFIED].to_csv(index=False), f"evaluation/{paths.MISCLASSIFIED.name}")
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

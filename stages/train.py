@@ -142,8 +142,7 @@ def log_outputs(config: params.Params, job: Job, bundle: Path, history: pd.DataF
                 ) -> tuple[str, str]:
     """The summary, the curves and both MLflow models; returns the two model URIs."""
     training_log.log_summary(summary, job.fitted())
-    with tempfile.TemporaryDirectory() as scratch:
-        mlflow.log_artifact(str(figures.history(history, Path(scratch) / "training_curves.png")), "plots")
+    mlflow.log_figure(figures.history(history), "plots/training_curves.png")
     logged = logged_models.log_model(bundle)
     network = logged_models.log_network(job.model, paths.VOCAB, paths.NGRAMS, config.encode.max_len)
     return logged.model_uri, network.model_uri

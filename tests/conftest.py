@@ -4,7 +4,6 @@ Nothing here touches the real IMDB data: reviews are generated from small word l
 tiny model can learn them in seconds and every test still runs the real dvc / mlflow code.
 """
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -14,18 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tools import generate_reviews as generator  # the generator a user runs for an offline smoke run
+
 PROJECT = Path(__file__).resolve().parents[1]
 
-
-def _generator():
-    """tools/generate_reviews.py, the same generator a user runs for an offline smoke run."""
-    spec = importlib.util.spec_from_file_location("generate_reviews", PROJECT / "tools/generate_reviews.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-generator = _generator()
 synthetic_review = generator.review
 write_imdb_tarball = generator.write_tarball
 

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from helpers import save_split
 from rnn_sentiment.model.batching import Batcher, bucketed_batches
 from rnn_sentiment.text import encoding
 
@@ -14,7 +15,7 @@ def written_split(directory, rows: int = 137) -> encoding.EncodedSplit:
     rng = np.random.default_rng(3)
     docs = [[f"t{i}" for i in rng.integers(0, 50, n)] for n in rng.integers(1, 30, rows)]
     split = encoding.encode(pd.Series(docs, dtype=object), rng.integers(0, 2, rows), VOCAB, 20, "head")
-    encoding.save(split, directory, "train")
+    save_split(split, directory, "train")
     return split
 
 

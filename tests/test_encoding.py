@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import save_split
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.text import encoding
 from rnn_sentiment.text.ngrams import NgramIndex
@@ -117,13 +118,12 @@ def test_the_ngram_bag_covers_the_whole_review_not_only_what_the_recurrent_path_
 
 def test_save_then_load_round_trips(tmp_path):
     split = encoding.encode(toks(seq(5), [], seq(2, 9)), np.array([1, 0, 1]), VOCAB, 4, "tail", NGRAMS)
-    encoding.save(split, tmp_path, "val")
+    save_split(split, tmp_path, "val")
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"val_{part}.npy" for part in sorted(encoding.FIELDS)]
-    for mmap in (True, False):
-        loaded = encoding.load(tmp_path, "val", mmap=mmap)
-        for part in encoding.FIELDS:
-            np.testing.assert_array_equal(getattr(loaded, part), getattr(split, part))
-            assert getattr(loaded, part).dtype == getattr(split, part).dtype
+    loaded = encoding.load(tmp_path, "val")
+    for part in encoding.FIELDS:
+        np.testing.assert_array_equal(getattr(loaded, part), getattr(split, part))
+        assert getattr(loaded, part).dtype == getattr(split, part).dtype
 
 
 def test_load_of_a_missing_split_raises_pipeline_error(tmp_path):
@@ -131,11 +131,10 @@ def test_load_of_a_missing_split_raises_pipeline_error(tmp_path):
         encoding.load(tmp_path, "test")
 
 
-@pytest.mark.parametrize("mmap", [True, False])
 @pytest.mark.parametrize("keep", ["all_but_one", "half", "header_only", "ten_bytes", "zero"])
-def test_load_of_a_truncated_npy_names_the_file(tmp_path, keep, mmap):
+def test_load_of_a_truncated_npy_names_the_file(tmp_path, keep):
     split = encoding.encode(toks(*[seq(8, i) for i in range(20)]), np.ones(20), VOCAB, 8, "head")
-    encoding.save(split, tmp_path, "train")
+    save_split(split, tmp_path, "train")
     path = tmp_path / "train_ids.npy"
     data = path.read_bytes()
     cut = {"all_but_one": len(data) - 1, "half": len(data) // 2, "header_only": 128,
@@ -143,12 +142,12 @@ def test_load_of_a_truncated_npy_names_the_file(tmp_path, keep, mmap):
     assert cut < len(data)
     path.write_bytes(data[:cut])
     with pytest.raises(PipelineError, match="train_ids.npy"):
-        encoding.load(tmp_path, "train", mmap=mmap)
+        encoding.load(tmp_path, "train")
 
 
 def test_load_refuses_arrays_that_disagree_in_length(tmp_path):
     split = encoding.encode(toks(seq(3), seq(2)), np.array([1, 0]), VOCAB, 4, "head")
-    encoding.save(split, tmp_path, "train")
+    save_split(split, tmp_path, "train")
     np.save(tmp_path / "train_labels.npy", np.array([1], dtype=np.int8))
     with pytest.raises(PipelineError, match="disagree"):
         encoding.load(tmp_path, "train")
@@ -169,7 +168,7 @@ def test_writing_in_chunks_gives_the_same_bytes_as_saving_at_once(tmp_path, chun
     (tmp_path / "chunked").mkdir()
     (tmp_path / "whole").mkdir()
     write_in_chunks(tmp_path / "chunked", docs, labels, 6, "head_tail", chunk)
-    encoding.save(encoding.encode(toks(*docs), labels, VOCAB, 6, "head_tail", NGRAMS), tmp_path / "whole", "train")
+    save_split(encoding.encode(toks(*docs), labels, VOCAB, 6, "head_tail", NGRAMS), tmp_path / "whole", "train")
     for part in encoding.FIELDS:
         name = f"train_{part}.npy"
         assert (tmp_path / "chunked" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name

@@ -1,6 +1,7 @@
 """Unit tests for rnn_sentiment.params: a bad value fails in one line naming the parameter."""
 
 import copy
+import re
 from pathlib import Path
 
 import annotated_types
@@ -105,7 +106,7 @@ def test_top_level_unknown_and_missing_sections(raw):
         params.parse(extra)
     missing = copy.deepcopy(raw)
     del missing["train"]
-    with pytest.raises(PipelineError, match="missing parameter train"):
+    with pytest.raises(PipelineError, match="params.yaml: train: Field required"):
         params.parse(missing)
 
 
@@ -130,8 +131,9 @@ def test_params_are_frozen():
         loaded.train.lr = 1.0
 
 
-def _numeric_cases() -> list[tuple[str, object]]:
-    """For every numeric parameter: a value below its range, above it where bounded, and a string."""
+def _numeric_cases() -> list[tuple[str, object, float | None]]:
+    """For every numeric parameter: a value below its range, above it where bounded (with the limit
+    crossed), and a string (no limit)."""
     cases = []
     for section_name, section in params.Params.model_fields.items():
         is_section = isinstance(section.annotation, type) and issubclass(section.annotation, BaseModel)
@@ -142,12 +144,12 @@ def _numeric_cases() -> list[tuple[str, object]]:
             name = key if not is_section else f"{section_name}.{key}"
             for bound in spec.metadata:
                 if isinstance(bound, annotated_types.Ge):
-                    cases.append((name, bound.ge - 1))
+                    cases.append((name, bound.ge - 1, bound.ge))
                 elif isinstance(bound, annotated_types.Gt):
-                    cases.append((name, bound.gt))
+                    cases.append((name, bound.gt, bound.gt))
                 elif isinstance(bound, annotated_types.Le):
-                    cases.append((name, bound.le + 1))
-            cases.append((name, "12"))
+                    cases.append((name, bound.le + 1, bound.le))
+            cases.append((name, "12", None))
     return cases
 
 
@@ -155,13 +157,17 @@ NUMERIC_CASES = _numeric_cases()
 
 
 def test_every_numeric_parameter_has_a_range_case():
-    names = {name for name, _ in NUMERIC_CASES}
+    names = {name for name, _, _ in NUMERIC_CASES}
     assert {"seed", "train.lr", "encode.max_len", "data.max_train", "vocab.max_size"} <= names
     assert len(NUMERIC_CASES) >= 40
 
 
-@pytest.mark.parametrize("name, value", NUMERIC_CASES, ids=[f"{n}={v!r}" for n, v in NUMERIC_CASES])
-def test_every_numeric_parameter_out_of_range_or_mistyped_is_refused(raw, name, value):
+def _numbers(text: str) -> list[float]:
+    return [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?", text)]
+
+
+@pytest.mark.parametrize("name, value, limit", NUMERIC_CASES, ids=[f"{n}={v!r}" for n, v, _ in NUMERIC_CASES])
+def test_every_numeric_parameter_out_of_range_or_mistyped_is_refused_naming_it_and_its_limit(raw, name, value, limit):
     changed = copy.deepcopy(raw)
     if "." in name:
         section, key = name.split(".")
@@ -171,23 +177,18 @@ def test_every_numeric_parameter_out_of_range_or_mistyped_is_refused(raw, name, 
     with pytest.raises(PipelineError) as caught:
         params.parse(changed)
     message = str(caught.value)
-    assert message.startswith(f"params.yaml: {name} must be") and "\n" not in message
+    assert message.startswith(f"params.yaml: {name}: ") and message.endswith(f", got {value!r}")
+    assert "\n" not in message
+    if limit is not None:
+        assert _numbers(message.removesuffix(f", got {value!r}")) == [limit]
 
 
-def test_overrides_set_section_keys_and_top_level_keys_as_dvc_exp_run_s_does():
-    config = params.load_with_overrides(["seed=7", "train.epochs=1", "model.cell=lstm"], PARAMS_YAML)
-    assert (config.seed, config.train.epochs, config.model.cell) == (7, 1, "lstm")
-
-
-@pytest.mark.parametrize("override, named", [
-    ("nosuch.key=1", "no section 'nosuch'"),
-    ("train.epochs", "expected section.key=value"),
-    ("=3", "expected section.key=value"),
-    ("model.hiden_dim=3", "unknown parameter model.hiden_dim"),
-    ("seeds=3", "unknown parameter seeds"),
-    ("train.epochs=0", "train.epochs must be >= 1"),
-])
-def test_a_bad_override_is_one_line_naming_it(override, named):
+@pytest.mark.parametrize("key", ["ngram_c", "ngram_prior"])
+def test_a_list_over_its_length_limit_names_the_parameter_and_the_limit(raw, key):
+    changed = copy.deepcopy(raw)
+    changed["train"][key] = [1.0] * 21
     with pytest.raises(PipelineError) as caught:
-        params.load_with_overrides([override], PARAMS_YAML)
-    assert named in str(caught.value) and "\n" not in str(caught.value)
+        params.parse(changed)
+    message = str(caught.value)
+    assert message.startswith(f"params.yaml: train.{key}: ") and "\n" not in message
+    assert 20 in _numbers(message) and "[1.0" not in message, "the limit, not the 21 values"

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import read_source
 from rnn_sentiment.core import params
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.data import reviews, sources, splits
@@ -32,7 +33,7 @@ def write(path: Path, content: str | bytes) -> Path:
 
 def test_csv_with_text_and_label_columns(tmp_path, data):
     path = write(tmp_path / "reviews.csv", 'text,label\nLoved it,pos\n"Bad, really bad",neg\nMeh but ok,1\n')
-    frame = sources.read_source(path, data)
+    frame = read_source(path, data)
     assert list(frame.columns) == ["text", "label", "split"]
     assert frame["text"].tolist() == ["Loved it", "Bad, really bad", "Meh but ok"]
     assert frame["label"].tolist() == [1, 0, 1]
@@ -41,7 +42,7 @@ def test_csv_with_text_and_label_columns(tmp_path, data):
 
 def test_custom_column_names_are_honoured(tmp_path, data):
     path = write(tmp_path / "r.csv", "review,sentiment,extra\ngood film,positive,x\nawful,negative,y\n")
-    frame = sources.read_source(path, data.model_copy(update=dict(text_column="review", label_column="sentiment")))
+    frame = read_source(path, data.model_copy(update=dict(text_column="review", label_column="sentiment")))
     assert frame["text"].tolist() == ["good film", "awful"]
     assert frame["label"].tolist() == [1, 0]
 
@@ -51,11 +52,11 @@ def test_custom_column_names_are_honoured(tmp_path, data):
 ])
 def test_label_names_map_to_one_and_zero(tmp_path, data, positive, negative):
     path = write(tmp_path / "l.csv", f"text,label\na,{negative}\nb,{positive}\nc,{positive}\nd,{negative}\n")
-    assert sources.read_source(path, data)["label"].tolist() == [0, 1, 1, 0]
+    assert read_source(path, data)["label"].tolist() == [0, 1, 1, 0]
 
 
 def test_label_dtype_is_small_integer(tmp_path, data):
-    frame = sources.read_source(write(tmp_path / "l.csv", "text,label\na,pos\nb,neg\n"), data)
+    frame = read_source(write(tmp_path / "l.csv", "text,label\na,pos\nb,neg\n"), data)
     assert frame["label"].dtype == np.int8
 
 
@@ -67,7 +68,7 @@ def test_label_dtype_is_small_integer(tmp_path, data):
 def test_a_bad_label_names_its_csv_line(tmp_path, data, rows, line):
     path = write(tmp_path / "bad.csv", "text,label\n" + "\n".join(rows) + "\n")
     with pytest.raises(PipelineError) as caught:
-        sources.read_source(path, data)
+        read_source(path, data)
     message = str(caught.value)
     assert "bad.csv" in message
     assert f"row {line}" in message
@@ -78,7 +79,7 @@ def test_a_bad_label_names_its_csv_line(tmp_path, data, rows, line):
 def test_empty_or_whitespace_text_names_its_csv_line(tmp_path, data, blank):
     path = write(tmp_path / "t.csv", f"text,label\ngood,pos\nfine,neg\n\"{blank}\",neg\nok,pos\n")
     with pytest.raises(PipelineError) as caught:
-        sources.read_source(path, data)
+        read_source(path, data)
     assert "t.csv" in str(caught.value) and "row 4" in str(caught.value)
     assert "empty text" in str(caught.value)
 
@@ -87,7 +88,7 @@ def test_empty_or_whitespace_text_names_its_csv_line(tmp_path, data, blank):
 def test_a_missing_column_is_named(tmp_path, data, header, missing):
     path = write(tmp_path / "c.csv", f"{header}\nnice,pos\n")
     with pytest.raises(PipelineError) as caught:
-        sources.read_source(path, data)
+        read_source(path, data)
     assert f"'{missing}'" in str(caught.value)
     assert "c.csv" in str(caught.value)
 
@@ -100,7 +101,7 @@ def test_a_missing_column_is_named(tmp_path, data, header, missing):
 def test_non_utf8_bytes_raise_mentioning_utf8(tmp_path, data, suffix, content):
     path = write(tmp_path / f"latin1{suffix}", content)
     with pytest.raises(PipelineError, match="UTF-8") as caught:
-        sources.read_source(path, data)
+        read_source(path, data)
     assert path.name in str(caught.value)
 
 
@@ -108,22 +109,22 @@ def test_non_utf8_bytes_raise_mentioning_utf8(tmp_path, data, suffix, content):
 def test_an_empty_file_raises(tmp_path, data, name):
     path = write(tmp_path / name, b"")
     with pytest.raises(PipelineError, match=name.replace(".", r"\.")):
-        sources.read_source(path, data)
+        read_source(path, data)
 
 
 def test_a_header_without_rows_raises(tmp_path, data):
     with pytest.raises(PipelineError, match="no rows"):
-        sources.read_source(write(tmp_path / "h.csv", "text,label\n"), data)
+        read_source(write(tmp_path / "h.csv", "text,label\n"), data)
 
 
 def test_a_missing_source_raises(tmp_path, data):
     with pytest.raises(PipelineError, match="does not exist"):
-        sources.read_source(tmp_path / "nope.csv", data)
+        read_source(tmp_path / "nope.csv", data)
 
 
 def test_an_unknown_file_type_raises(tmp_path, data):
     with pytest.raises(PipelineError, match="reviews.xlsx"):
-        sources.read_source(write(tmp_path / "reviews.xlsx", b"PK\x03\x04"), data)
+        read_source(write(tmp_path / "reviews.xlsx", b"PK\x03\x04"), data)
 
 
 TABLE = pd.DataFrame({"text": ["great fun", "dull, so dull", "a \"classic\"", "meh\twith tab"],
@@ -133,7 +134,7 @@ EXPECTED_LABELS = [1, 0, 1, 0]
 
 def test_tsv_reads(tmp_path, data):
     rows = "\n".join(f"{t.replace(chr(9), ' ')}\t{label}" for t, label in zip(TABLE["text"], TABLE["label"]))
-    frame = sources.read_source(write(tmp_path / "r.tsv", "text\tlabel\n" + rows + "\n"), data)
+    frame = read_source(write(tmp_path / "r.tsv", "text\tlabel\n" + rows + "\n"), data)
     assert frame["text"].tolist() == ["great fun", "dull, so dull", "a \"classic\"", "meh with tab"]
     assert frame["label"].tolist() == EXPECTED_LABELS
 
@@ -145,7 +146,7 @@ def test_every_line_of_a_tsv_is_one_review_whatever_quote_characters_it_holds(tm
     texts[195] = 'ends with a quote"'
     texts[250] = '""'
     rows = "".join(f"{text}\t{i % 2}\n" for i, text in enumerate(texts))
-    frame = sources.read_source(write(tmp_path / "r.tsv", "text\tlabel\n" + rows), data)
+    frame = read_source(write(tmp_path / "r.tsv", "text\tlabel\n" + rows), data)
     assert frame["text"].tolist() == texts
     assert frame["label"].tolist() == [i % 2 for i in range(300)]
 
@@ -153,7 +154,7 @@ def test_every_line_of_a_tsv_is_one_review_whatever_quote_characters_it_holds(tm
 def test_a_tsv_row_with_an_extra_field_is_named(tmp_path, data):
     path = write(tmp_path / "r.tsv", "text\tlabel\nfine\t1\nbad\t0\textra\n")
     with pytest.raises(PipelineError, match=r"r\.tsv.*line 3"):
-        sources.read_source(path, data)
+        read_source(path, data)
 
 
 @pytest.mark.parametrize("name, content", [
@@ -163,7 +164,7 @@ def test_a_tsv_row_with_an_extra_field_is_named(tmp_path, data):
 def test_a_repeated_column_name_is_refused_naming_it(tmp_path, data, name, content):
     repeated = "'text'" if name.endswith("csv") else "'label'"
     with pytest.raises(PipelineError, match=f"{repeated} appears 2 times"):
-        sources.read_source(write(tmp_path / name, content), data)
+        read_source(write(tmp_path / name, content), data)
 
 
 def test_a_parquet_file_with_a_repeated_column_is_refused(tmp_path, data):
@@ -173,14 +174,14 @@ def test_a_parquet_file_with_a_repeated_column_is_refused(tmp_path, data):
     path = tmp_path / "r.parquet"
     pq.write_table(pa.table([pa.array(["fine"]), pa.array([1]), pa.array(["x"])], names=["text", "label", "text"]), path)
     with pytest.raises(PipelineError, match="'text' appears 2 times"):
-        sources.read_source(path, data)
+        read_source(path, data)
 
 
 def test_a_jsonl_record_without_a_label_says_so(tmp_path, data):
     lines = [{"text": "fine", "label": 1}, {"text": "no label here"}]
     path = write(tmp_path / "r.jsonl", "".join(json.dumps(line) + "\n" for line in lines))
     with pytest.raises(PipelineError) as caught:
-        sources.read_source(path, data)
+        read_source(path, data)
     assert "row 2: no label" in str(caught.value) and "nan" not in str(caught.value)
 
 
@@ -190,14 +191,14 @@ def test_a_folder_of_tables_is_named_as_such(tmp_path, data):
     write(folder / "a.csv", "text,label\nfine,1\n")
     write(folder / "b.csv", "text,label\nbad,0\n")
     with pytest.raises(PipelineError, match=r"folder of tables \(a\.csv, b\.csv\).*one file"):
-        sources.read_source(folder, data)
+        read_source(folder, data)
 
 
 def test_jsonl_reads_with_string_integer_and_boolean_labels(tmp_path, data):
     lines = [{"text": "great fun", "label": "pos"}, {"text": "dull", "label": 0},
              {"text": "classic", "label": True}, {"text": "bad", "label": False}]
     path = write(tmp_path / "r.jsonl", "".join(json.dumps(line) + "\n" for line in lines))
-    frame = sources.read_source(path, data)
+    frame = read_source(path, data)
     assert frame["text"].tolist() == ["great fun", "dull", "classic", "bad"]
     assert frame["label"].tolist() == [1, 0, 1, 0]
 
@@ -206,13 +207,13 @@ def test_jsonl_bad_label_is_named_by_one_based_record(tmp_path, data):
     lines = [{"text": "fine", "label": 1}, {"text": "what", "label": "maybe"}]
     path = write(tmp_path / "r.jsonl", "".join(json.dumps(line) + "\n" for line in lines))
     with pytest.raises(PipelineError, match="row 2"):
-        sources.read_source(path, data)
+        read_source(path, data)
 
 
 def test_parquet_reads(tmp_path, data):
     path = tmp_path / "r.parquet"
     TABLE.to_parquet(path)
-    frame = sources.read_source(path, data)
+    frame = read_source(path, data)
     assert frame["text"].tolist() == TABLE["text"].tolist()
     assert frame["label"].tolist() == EXPECTED_LABELS
 
@@ -220,15 +221,15 @@ def test_parquet_reads(tmp_path, data):
 def test_parquet_with_integer_labels(tmp_path, data):
     path = tmp_path / "r.parquet"
     pd.DataFrame({"text": ["a", "b", "c"], "label": np.array([0, 1, 1], dtype=np.int64)}).to_parquet(path)
-    assert sources.read_source(path, data)["label"].tolist() == [0, 1, 1]
+    assert read_source(path, data)["label"].tolist() == [0, 1, 1]
 
 
 def test_a_split_column_is_read_and_checked(tmp_path, data):
     path = write(tmp_path / "s.csv", "text,label,split\na,pos,train\nb,neg,TEST\nc,neg, train \n")
-    assert sources.read_source(path, data)["split"].tolist() == ["train", "test", "train"]
+    assert read_source(path, data)["split"].tolist() == ["train", "test", "train"]
     bad = write(tmp_path / "s2.csv", "text,label,split\na,pos,train\nb,neg,valid\n")
     with pytest.raises(PipelineError, match="row 3"):
-        sources.read_source(bad, data)
+        read_source(bad, data)
 
 
 # --- aclImdb tarballs -------------------------------------------------------------------------
@@ -263,7 +264,7 @@ def small_reviews(per_folder: int = 3) -> dict[str, list[tuple[int, str]]]:
 
 def test_a_small_aclimdb_tarball_reads_with_labels_and_splits(tmp_path, data):
     path = imdb_tarball(tmp_path / "aclImdb_v1.tar.gz", small_reviews())
-    frame = sources.read_source(path, data)
+    frame = read_source(path, data)
     assert list(frame.columns) == ["text", "label", "split"]
     assert len(frame) == 12
     for text, label, split in frame.itertuples(index=False):
@@ -281,7 +282,7 @@ def test_a_tarball_missing_test_neg_names_the_folder(tmp_path, data):
     del reviews["test/neg"]
     path = imdb_tarball(tmp_path / "partial.tar.gz", reviews)
     with pytest.raises(PipelineError) as caught:
-        sources.read_source(path, data)
+        read_source(path, data)
     message = str(caught.value)
     assert "test/neg" in message
     assert "partial.tar.gz" in message
@@ -294,7 +295,7 @@ def test_a_truncated_tarball_raises(tmp_path, data):
     cut = tmp_path / "cut.tar.gz"
     cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(PipelineError, match="cut.tar.gz"):
-        sources.read_source(cut, data)
+        read_source(cut, data)
 
 
 def test_a_tarball_review_that_is_not_utf8_raises(tmp_path, data):
@@ -310,7 +311,7 @@ def test_a_tarball_review_that_is_not_utf8_raises(tmp_path, data):
                 member.size = len(payload)
             archive.addfile(member, io.BytesIO(payload) if payload is not None else None)
     with pytest.raises(PipelineError, match="UTF-8") as caught:
-        sources.read_source(path, data)
+        read_source(path, data)
     assert "test/neg/1_2.txt" in str(caught.value)
 
 
@@ -348,7 +349,7 @@ def test_ingest_in_chunks_writes_what_splitting_the_whole_table_at_once_gives(tm
     path = tmp_path / "all.csv"
     frame.to_csv(path, index=False)
     config = data.model_copy(update=dict(val_fraction=0.2, max_train=40, max_test=0))
-    expected = splits.assign_splits(sources.read_source(path, config), config, seed=4, where="t")
+    expected = splits.assign_splits(read_source(path, config), config, seed=4, where="t")
 
     monkeypatch.setattr(sources, "CHUNK_ROWS", 4)
     monkeypatch.setattr(reviews, "CHUNK_ROWS", 4)
@@ -374,7 +375,7 @@ def test_a_bad_row_in_a_later_chunk_is_named_by_its_line_in_the_file(tmp_path, d
     rows[7] = "review 7,maybe"
     path = write(tmp_path / "late.csv", "text,label\n" + "\n".join(rows) + "\n")
     with pytest.raises(PipelineError, match="late.csv: row 9: label 'maybe'"):
-        sources.read_source(path, data)
+        read_source(path, data)
 
 
 def test_assign_splits_is_deterministic_for_a_seed(data):

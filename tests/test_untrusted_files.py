@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from conftest import make_project, run, update_params
+from helpers import read_source, save_split
 from rnn_sentiment.core import params
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.data import sources
@@ -68,7 +69,7 @@ MALICIOUS = [
 def test_a_malicious_member_refuses_the_whole_archive(tmp_path, case, info, reason):
     path = archive(tmp_path / "evil.tar.gz", [info])
     with pytest.raises(PipelineError) as caught:
-        sources.read_source(path, DATA)
+        read_source(path, DATA)
     message = str(caught.value)
     assert "unsafe archive member" in message and info.name in message and reason in message
     assert "\n" not in message
@@ -77,14 +78,14 @@ def test_a_malicious_member_refuses_the_whole_archive(tmp_path, case, info, reas
 def test_links_that_stay_inside_are_not_refused(tmp_path):
     path = archive(tmp_path / "ok.tar.gz", [member("aclImdb/README.lnk", tarfile.SYMTYPE, "train/pos/1_8.txt"),
                                             member("aclImdb/copy", tarfile.LNKTYPE, "aclImdb/train/pos/1_8.txt")])
-    assert len(sources.read_source(path, DATA)) == 4, "links are never followed: only the four regular reviews"
+    assert len(read_source(path, DATA)) == 4, "links are never followed: only the four regular reviews"
 
 
 def test_total_unpacked_size_is_bounded(tmp_path, monkeypatch):
     path = archive(tmp_path / "bomb.tar.gz", [])
     monkeypatch.setattr(sources, "MAX_ARCHIVE_BYTES", 30)  # the four 13-byte reviews cross it
     with pytest.raises(PipelineError, match="unpack to over 30 bytes"):
-        sources.read_source(path, DATA)
+        read_source(path, DATA)
 
 
 def test_ingest_refuses_each_malicious_archive_and_writes_nothing_anywhere(tmp_path):
@@ -163,7 +164,7 @@ def test_encoded_arrays_holding_pickled_objects_are_refused(tmp_path):
     out = tmp_path / "encoded"
     out.mkdir()
     split = encoding.EncodedSplit(np.zeros((2, 3), np.int32), np.ones(2, np.int32), np.zeros(2, np.int8))
-    encoding.save(split, out, "train")
+    save_split(split, out, "train")
     np.save(out / "train_ids.npy", np.array([Payload(tmp_path / "payload-ran")], dtype=object), allow_pickle=True)
     with pytest.raises(PipelineError, match="train_ids.npy"):
         encoding.load(out, "train")

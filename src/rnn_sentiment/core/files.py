@@ -1,7 +1,5 @@
-"""Files: write-then-rename (a reader, or a killed writer, never sees a half-written file) and
-the one way to hash a file."""
+"""Files: write-then-rename (a reader, or a killed writer, never sees a half-written file)."""
 
-import hashlib
 import json
 import os
 import shutil
@@ -84,12 +82,3 @@ def write_text(target: str | os.PathLike, text: str) -> None:
 
 def write_json(target: str | os.PathLike, data: dict) -> None:
     write_text(target, json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
-def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
-    """Hex digest of a file, read in 1 MiB blocks."""
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -1,8 +1,9 @@
 """Typed, range-checked, closed view of params.yaml, as pydantic models.
 
 Unknown keys are refused and every value is checked for type and range, so a typo or an
-out-of-range value fails in one line naming the parameter
-(``params.yaml: model.hidden_dim must be >= 1, got 0``) instead of deep inside torch.
+out-of-range value fails in one line naming the parameter, in pydantic's words
+(``params.yaml: model.hidden_dim: Input should be greater than or equal to 1, got 0``) instead of
+deep inside torch.
 """
 
 from pathlib import Path
@@ -95,29 +96,12 @@ class Params(_Section):
     mlflow: MlflowParams
 
 
-_KINDS = {"int_type": "an integer", "float_type": "a number", "bool_type": "true or false",
-          "string_type": "a string", "finite_number": "a finite number", "model_type": "a mapping",
-          "dict_type": "a mapping", "list_type": "a list", "too_short": "a list of at least one value",
-          "too_long": "a list of at most 20 values"}
-_BOUNDS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
-
-
 def _message(error: dict) -> str:
-    """Pydantic's first error as the one line users see."""
+    """Pydantic's first error on one line naming the parameter; the value too, unless a mapping or list."""
     name = ".".join(map(str, error["loc"])) or "the file"
-    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
-    if kind == "missing":
-        return f"params.yaml: missing parameter {name}"
-    if kind == "extra_forbidden":
-        return f"params.yaml: unknown parameter {name}"
-    if kind in _BOUNDS:
-        bound = next(iter(ctx.values()))
-        return f"params.yaml: {name} must be {_BOUNDS[kind]} {bound}, got {value!r}"
-    if kind == "literal_error":
-        return f"params.yaml: {name} must be one of {ctx['expected']}; got {value!r}"
-    if kind == "string_pattern_mismatch":
-        return f"params.yaml: {name} must not be empty"
-    return f"params.yaml: {name} must be {_KINDS.get(kind, 'valid')}, got {value!r}"
+    value = error.get("input")
+    shown = error["type"] not in ("missing", "extra_forbidden") and not isinstance(value, (dict, list))
+    return f"params.yaml: {name}: {error['msg']}" + (f", got {value!r}" if shown else "")
 
 
 def parse(raw: Any) -> Params:
@@ -139,28 +123,6 @@ def read_yaml(path: str | Path) -> Any:
         raise PipelineError(f"{path}: file not found") from None
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise PipelineError(f"{path}: not valid YAML ({first_line(error)})") from None
-
-
-def apply_overrides(raw: dict, overrides: list[str]) -> dict:
-    """``section.key=value`` or top-level ``key=value`` overrides (values parsed as YAML) set in raw
-    params, as `dvc exp run -S` does. Unknown names are left for ``parse`` to refuse."""
-    for item in overrides:
-        key, equals, value = item.partition("=")
-        section, _, name = key.partition(".")
-        if not equals or not key:
-            raise PipelineError(f"override {item!r}: expected section.key=value or key=value")
-        if not name:
-            raw[key] = yaml.safe_load(value)
-        elif isinstance(raw.get(section), dict):
-            raw[section][name] = yaml.safe_load(value)
-        else:
-            raise PipelineError(f"override {item!r}: params.yaml has no section {section!r}")
-    return raw
-
-
-def load_with_overrides(overrides: list[str], path: str | Path = paths.PARAMS) -> Params:
-    """params.yaml with ``section.key=value`` / ``key=value`` overrides applied."""
-    return parse(apply_overrides(read_yaml(path), overrides))
 
 
 def flatten(params: Params) -> dict[str, Any]:

@@ -4,6 +4,7 @@ Only this download writes a file, always at ``paths.DOWNLOAD``; any other ``data
 user's own data, which the pipeline reads and never writes, moves or deletes.
 """
 
+import hashlib
 import os
 import sys
 import urllib.error
@@ -14,7 +15,7 @@ from tqdm import tqdm
 
 from rnn_sentiment.core import paths
 from rnn_sentiment.core.errors import PipelineError
-from rnn_sentiment.core.files import atomic_path, file_digest
+from rnn_sentiment.core.files import atomic_path
 from rnn_sentiment.core.params import DataParams
 
 CHUNK = 1 << 20
@@ -37,7 +38,8 @@ def download(url: str, target: Path, sha256: str, timeout: float = 30.0) -> None
                 f"{target}: missing and the download from {url} failed ({reason}); "
                 "point data.source at a local copy of the tarball instead"
             ) from None
-        actual = file_digest(tmp)
+        with open(tmp, "rb") as handle:
+            actual = hashlib.file_digest(handle, "sha256").hexdigest()
         if sha256 and actual != sha256.lower():
             raise PipelineError(f"{url}: downloaded file has SHA-256 {actual}, expected {sha256}")
 

@@ -279,8 +279,3 @@ def iter_source(path: Path, data: DataParams) -> Iterator[pd.DataFrame]:
             raise PipelineError(f"{path}: review {seen + int(np.flatnonzero(empty.to_numpy())[0])} has empty text")
         seen += len(frame)
         yield frame
-
-
-def read_source(path: Path, data: DataParams) -> pd.DataFrame:
-    """The whole source as one frame: for sources known to fit in memory."""
-    return pd.concat(iter_source(path, data), ignore_index=True)

@@ -1,42 +1,32 @@
-"""Binary classification metrics and curves, in numpy (no scikit-learn dependency for six formulas)."""
+"""Binary classification metrics and curves from scikit-learn, in the shapes the pipeline writes."""
 
 import numpy as np
 import pandas as pd
+from sklearn import metrics
 
 CURVE_POINTS = 201  # curves are thinned to this many points: enough for a plot, small for git diffs
 
 
 def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
-    labels = labels.astype(bool)
-    predicted = probabilities >= 0.5
-    tp = int(np.sum(predicted & labels))
-    fp = int(np.sum(predicted & ~labels))
-    fn = int(np.sum(~predicted & labels))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    clipped = np.clip(probabilities, 1e-7, 1 - 1e-7)
-    loss = -np.mean(np.where(labels, np.log(clipped), np.log1p(-clipped)))
-    specificity = float(np.mean(~predicted[~labels])) if (~labels).any() else 0.0
-    return {
-        "accuracy": float(np.mean(predicted == labels)),
-        # the mean of the two classes' recalls: a constant prediction scores 0.5 whatever the skew
-        "balanced_accuracy": (recall + specificity) / 2,
-        "precision": precision,
-        "recall": recall,
-        "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+    """Scores at threshold 0.5 (inclusive), ROC AUC and log loss; precision, recall and F1 are 0.0
+    where nothing is predicted positive, ROC AUC is NaN where ``labels`` hold one class."""
+    labels = labels.astype(int)
+    predicted = (probabilities >= 0.5).astype(int)
+    scores = {
+        "accuracy": metrics.accuracy_score(labels, predicted),
+        "balanced_accuracy": metrics.balanced_accuracy_score(labels, predicted),
+        "precision": metrics.precision_score(labels, predicted, zero_division=0.0),
+        "recall": metrics.recall_score(labels, predicted, zero_division=0.0),
+        "f1": metrics.f1_score(labels, predicted, zero_division=0.0),
         "roc_auc": roc_auc(labels, probabilities),
-        "loss": float(loss),
+        "loss": metrics.log_loss(labels, probabilities, labels=[0, 1]),
     }
+    return {name: float(value) for name, value in scores.items()}
 
 
-def roc_auc(labels: np.ndarray, probabilities: np.ndarray) -> float:
-    """Mann-Whitney form, ties counted half: the probability a positive outranks a negative."""
-    labels = labels.astype(bool)
-    positives, negatives = int(labels.sum()), int((~labels).sum())
-    if not positives or not negatives:
-        return float("nan")
-    ranks = pd.Series(probabilities).rank(method="average").to_numpy()
-    return float((ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """NaN, with scikit-learn's UndefinedMetricWarning, where ``labels`` hold one class."""
+    return float(metrics.roc_auc_score(labels, scores))
 
 
 def _thin(frame: pd.DataFrame) -> pd.DataFrame:
@@ -46,27 +36,19 @@ def _thin(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[keep].reset_index(drop=True)
 
 
-def _cumulative_counts(labels: np.ndarray, probabilities: np.ndarray):
-    order = np.argsort(-probabilities, kind="stable")
-    sorted_probs, sorted_labels = probabilities[order], labels[order].astype(bool)
-    last_of_threshold = np.r_[np.flatnonzero(np.diff(sorted_probs)), len(sorted_probs) - 1]
-    tp = np.cumsum(sorted_labels)[last_of_threshold]
-    fp = np.cumsum(~sorted_labels)[last_of_threshold]
-    return sorted_probs[last_of_threshold], tp, fp
-
-
 def roc_curve(labels: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:
-    thresholds, tp, fp = _cumulative_counts(labels, probabilities)
-    positives, negatives = max(int(labels.sum()), 1), max(int(len(labels) - labels.sum()), 1)
-    frame = pd.DataFrame({"fpr": np.r_[0.0, fp / negatives], "tpr": np.r_[0.0, tp / positives],
-                          "threshold": np.r_[1.0, thresholds]})
+    """From (0, 0) to (1, 1), one point per distinct probability before thinning."""
+    fpr, tpr, thresholds = metrics.roc_curve(labels, probabilities, drop_intermediate=False)
+    # the first threshold, above every score, is inf: 1.0 keeps the CSV numeric for DVC's plots
+    frame = pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": np.minimum(thresholds, 1.0)})
     return _thin(frame).round(6)
 
 
 def precision_recall_curve(labels: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:
-    thresholds, tp, fp = _cumulative_counts(labels, probabilities)
-    positives = max(int(labels.sum()), 1)
-    frame = pd.DataFrame({"recall": tp / positives, "precision": tp / (tp + fp), "threshold": thresholds})
+    """Thresholds descending, recall ascending up to 1; without scikit-learn's closing point
+    (recall 0, precision 1), which has no threshold."""
+    precision, recall, thresholds = metrics.precision_recall_curve(labels, probabilities)
+    frame = pd.DataFrame({"recall": recall[-2::-1], "precision": precision[-2::-1], "threshold": thresholds[::-1]})
     return _thin(frame).round(6)
 
 

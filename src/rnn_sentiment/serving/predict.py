@@ -68,6 +68,7 @@ def load_model(uri: str) -> Callable[[list[str]], np.ndarray]:
 
     from rnn_sentiment.tracking import store
 
+    store.client_defaults()
     mlflow.set_tracking_uri(store.tracking_uri())
     try:
         model = mlflow.pyfunc.load_model(uri)

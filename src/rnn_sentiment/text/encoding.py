@@ -84,7 +84,7 @@ class SplitWriter:
     rewritten with its final length at the end; lengths, labels and offsets (a few bytes per
     review) are kept and saved at the end with the split's stats.
 
-    The result is byte for byte what ``save`` writes for the whole split at once.
+    The result is byte for byte what ``np.save`` writes for each whole array.
     """
 
     def __init__(self, directory: Path, name: str, rows: int, max_len: int):
@@ -144,18 +144,13 @@ class SplitWriter:
         }
 
 
-def save(split: EncodedSplit, directory: Path, name: str) -> None:
-    for part in FIELDS:
-        np.save(directory / f"{name}_{part}.npy", getattr(split, part), allow_pickle=False)
-
-
-def load(directory: Path, name: str, mmap: bool = True) -> EncodedSplit:
+def load(directory: Path, name: str) -> EncodedSplit:
     """Memory-map one split; a missing, truncated or mismatched file is one clear error."""
     arrays = {}
     for part in FIELDS:
         path = directory / f"{name}_{part}.npy"
         try:
-            arrays[part] = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+            arrays[part] = np.load(path, mmap_mode="r", allow_pickle=False)
         except FileNotFoundError:
             raise PipelineError(f"{path}: missing; run `dvc repro encode`") from None
         except (ValueError, OSError, EOFError) as error:

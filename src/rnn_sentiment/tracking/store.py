@@ -5,6 +5,7 @@ With no ``MLFLOW_TRACKING_URI`` the store is ``mlflow.db`` (SQLite) with artifac
 which ``dvc exp run --queue`` runs experiments, so queued runs land in the user's own store.
 """
 
+import hashlib
 import json
 import logging
 import os
@@ -14,16 +15,11 @@ from pathlib import Path
 from typing import Iterator
 
 from rnn_sentiment.core.errors import PipelineError, first_line
-from rnn_sentiment.core.files import file_digest, write_json
+from rnn_sentiment.core.files import write_json
 
 # Fail within seconds, not after minutes of retries, when a tracking server is down.
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-# A failure reaches the user as one line (``tracked``); MLflow's own log lines, tracebacks of
-# each retry included, are off unless MLFLOW_LOGGING_LEVEL asks for them.
-MLFLOW_LOG_LEVEL = os.environ.get("MLFLOW_LOGGING_LEVEL", "CRITICAL").upper()
-
+CLIENT_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+                   "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
 EXPERIMENT_KIND, MODEL_TRAINING = "mlflow.experimentKind", "custom_model_development"
 QUEUE_WORKSPACE_MARKER = f"{os.sep}.dvc{os.sep}tmp{os.sep}exps{os.sep}"
 
@@ -47,12 +43,21 @@ def _default_artifact_location() -> str | None:
     return (project_root() / "mlruns").as_uri()
 
 
+def client_defaults() -> None:
+    """``CLIENT_DEFAULTS`` in the environment, where MLflow reads them, unless the user set them."""
+    for name, value in CLIENT_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
 def connect(experiment: str) -> str:
     """Point MLflow at the store, check it answers, and return the experiment id. The experiment
     is marked as model training (MLflow's ``mlflow.experimentKind`` tag)."""
     import mlflow
 
-    logging.getLogger("mlflow").setLevel(MLFLOW_LOG_LEVEL)
+    client_defaults()
+    # A failure reaches the user as one line (``tracked``); MLflow's own log lines, tracebacks of
+    # each retry included, are off unless MLFLOW_LOGGING_LEVEL asks for them.
+    logging.getLogger("mlflow").setLevel(os.environ.get("MLFLOW_LOGGING_LEVEL", "CRITICAL").upper())
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
     try:
@@ -131,7 +136,10 @@ def log_inputs(stage: str, tagged: list[Path], listed: list[Path]) -> dict[str, 
 
     workspace = Path.cwd().resolve()
     files = sorted(f for p in [*tagged, *listed] for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file())
-    digests = {f.resolve().relative_to(workspace).as_posix(): file_digest(f, "md5") for f in files}
+    digests = {}
+    for f in files:
+        with open(f, "rb") as handle:
+            digests[f.resolve().relative_to(workspace).as_posix()] = hashlib.file_digest(handle, "md5").hexdigest()
     mlflow.set_tags({f"input.md5.{path}": digests[path] for path in
                      (p.resolve().relative_to(workspace).as_posix() for p in tagged)})
     mlflow.log_dict(digests, f"inputs/{stage}.json")

@@ -5,7 +5,6 @@ import json
 from pathlib import Path
 
 from rnn_sentiment.core import params
-from rnn_sentiment.core.files import file_digest
 
 
 def training_fingerprint(config: params.Params, inputs: list[Path]) -> str:
@@ -14,5 +13,6 @@ def training_fingerprint(config: params.Params, inputs: list[Path]) -> str:
     relevant.pop("train.device", None)
     digest = hashlib.sha256(json.dumps(relevant, sort_keys=True).encode())
     for path in sorted(inputs):
-        digest.update(file_digest(path).encode())
+        with open(path, "rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").hexdigest().encode())
     return digest.hexdigest()
