@@ -5,7 +5,7 @@ import numpy as np
 
 from rnn_sentiment.core import cli, files, params, paths
 from rnn_sentiment.data import reviews
-from rnn_sentiment.text import ngrams, tokenizer, vocab
+from rnn_sentiment.text import learnability, ngrams, tokenizer, vocab
 
 
 def train_chunks():
@@ -18,6 +18,7 @@ def train_chunks():
 def main() -> None:
     config = params.load()
     counts = vocab.count(tokens for tokens, _ in train_chunks())
+    learnability.check(counts, config.data.source, config.data.text_column)  # before anything is written
     built = vocab.build(counts, config.vocab.min_freq, config.vocab.max_size)
     # Only tokens seen min_df times can be part of an n-gram in min_df reviews: index those alone.
     counter = ngrams.NgramCounter(vocab.frequent(counts, config.ngrams.min_df), config.ngrams.order)

@@ -50,6 +50,8 @@ def main() -> None:
                 log_inputs(config, job, device, world)
                 job.trainer.save(paths.CHECKPOINT, job.state)  # a failure from here on resumes this run
             state = job.fit(on_epoch=lambda result, state: end_of_epoch(job.trainer, result, state))
+            if warning := loop.chance_warning(state):
+                training_log.warn("chance_level", warning)
             history = pd.DataFrame([dataclasses.asdict(h) for h in state.history])
             summary = summarize(history, state)
             with tempfile.TemporaryDirectory() as scratch:

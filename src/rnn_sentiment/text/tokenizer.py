@@ -1,8 +1,11 @@
-"""The tokenizer: lowercase, IMDB's ``<br />`` markup removed, punctuation split from words.
+"""The tokenizer: lowercase, IMDB's ``<br />`` markup removed, then words, punctuation and characters.
 
-The seed notebook split on spaces, so "great!" and "great" were different words. Here words
-(keeping inner apostrophes, straight or curly: "don't") and each punctuation mark are separate tokens. Work is done
-by pandas' vectorised string methods over whole columns, not a Python loop per token.
+A word is a run of letters and digits, keeping inner apostrophes (straight or curly: "don't");
+each punctuation mark is a token. Scripts written without spaces between words (Han ideographs,
+Hiragana, Katakana, Thai) are cut into one token per character, with any combining marks: no
+word boundaries are guessed, and the n-gram path pairs neighbouring characters into the bigrams
+and trigrams that carry their words. Work is done by pandas' vectorised string methods over
+whole columns, not a Python loop per token.
 """
 
 import re
@@ -10,7 +13,13 @@ import re
 import pandas as pd
 
 MARKUP = re.compile(r"<br\s*/?>|<[a-z]+\s*/?>", re.IGNORECASE)
-TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*|[^\w\s]|_")
+# Letters of the scripts written without spaces: Han (CJK blocks, compatibility ideographs, planes 2-3 and 々〆〇),
+# Hiragana, Katakana (with its extensions and half-width forms) and Thai's consonants and vowels.
+UNSPACED = (r"\u3005-\u3007\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+            r"\U00020000-\U0003ffff\u0e01-\u0e30\u0e32\u0e33\u0e40-\u0e46")
+MARKS = r"\u3099\u309a\u0e31\u0e34-\u0e3a\u0e47-\u0e4e"  # combining marks that belong to the letter before them
+WORD = rf"[^\W_{UNSPACED}]"  # a letter or digit of any other script
+TOKEN = re.compile(rf"[{UNSPACED}][{MARKS}]*|{WORD}+(?:['\u2019]{WORD}+)*|[^\w\s]|_")
 
 
 CHARS_PER_TOKEN = 64  # clip budget per kept token: far above any real word

@@ -6,6 +6,7 @@ apart (``summary/``), counts in the dataset's profile rather than as charts, and
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import mlflow
@@ -70,3 +71,9 @@ def log_summary(summary: dict, fitted: dict[str, float]) -> None:
     what training chose, the combiner's weights and the n-gram path's C, as ``fitted.`` params."""
     mlflow.log_metrics({f"summary/{k}": float(v) for k, v in summary.items() if k != "mlflow_run_id"})
     mlflow.log_params({f"fitted.{k}": round(v, 6) for k, v in fitted.items()})
+
+
+def warn(name: str, message: str) -> None:
+    """A warning about the run, on the terminal and as its ``warning.<name>`` tag."""
+    print(f"warning: {message}", file=sys.stderr)
+    mlflow.set_tag(f"warning.{name}", message)
