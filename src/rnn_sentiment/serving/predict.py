@@ -23,24 +23,34 @@ from rnn_sentiment.model.predictor import Predictor, label_frame
 MLFLOW_SCHEMES = ("models:/", "runs:/", "file:", "mlflow-artifacts:", "s3:", "gs:")
 
 
-def _read_lines(handle) -> list[str]:
-    return [line.rstrip("\n") for line in handle if line.strip()]
+def refuse_blank(texts: list[str], where: str, item: str) -> list[str]:
+    """An empty or whitespace-only review has nothing to score: refused, naming it, rather than
+    given a made-up probability or silently dropped (which would shift every later line)."""
+    for number, text in enumerate(texts, start=1):
+        if not text.strip():
+            raise PipelineError(f"{where}: {item} {number} is {'empty' if not text else 'only whitespace'}; "
+                                f"give every review some text")
+    return texts
+
+
+def _read_lines(handle, where: str) -> list[str]:
+    return refuse_blank([line.rstrip("\n") for line in handle], where, "line")
 
 
 def read_texts(args: argparse.Namespace) -> list[str]:
     if args.texts:
-        return list(args.texts)
+        return refuse_blank(list(args.texts), "arguments", "review")
     if args.file:
         try:
             with open(args.file, encoding="utf-8") as handle:
-                return _read_lines(handle)
+                return _read_lines(handle, args.file)
         except FileNotFoundError:
             raise PipelineError(f"{args.file}: file not found") from None
         except UnicodeDecodeError as error:
             raise PipelineError(f"{args.file}: not UTF-8 (bad byte at offset {error.start})") from None
     raw = sys.stdin.buffer.read()
     try:
-        return _read_lines(io.StringIO(raw.decode("utf-8")))
+        return _read_lines(io.StringIO(raw.decode("utf-8")), "stdin")
     except UnicodeDecodeError as error:
         raise PipelineError(f"stdin: not UTF-8 (bad byte at offset {error.start})") from None
 
