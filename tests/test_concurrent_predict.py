@@ -4,29 +4,17 @@ every call answers, and answers what a call made alone answers."""
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import pandas as pd
 import pytest
-import torch
 
-from rnn_sentiment.core.params import EncodeParams, ModelParams
-from rnn_sentiment.model.network import SentimentClassifier
 from rnn_sentiment.model.predictor import Predictor
-from rnn_sentiment.model.torch_files import save_bundle
-from rnn_sentiment.text.ngrams import NgramIndex
+from tiny_bundle import write_tiny_bundle
 
-NGRAMS = ["great", "awful", "great !", "awful ."]
 TEXTS = [["great !"], ["awful . awful", "great great !"], ["a great , awful film ."], ["awful"] * 5]
 
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    torch.manual_seed(0)
-    vocab = pd.Index(["<pad>", "<unk>", "great", "awful", "!", ".", ","])
-    model = SentimentClassifier(len(vocab), len(NGRAMS), ModelParams(
-        cell="gru", embed_dim=8, hidden_dim=8, num_layers=2, bidirectional=True, dropout=0.0, pooling="max_mean"))
-    path = tmp_path_factory.mktemp("model") / "model.pt"
-    save_bundle(path, model, vocab, NGRAMS, EncodeParams(max_len=20, truncate="head_tail"))
-    return path
+    return write_tiny_bundle(tmp_path_factory.mktemp("model") / "model.pt")
 
 
 def test_predict_proba_from_8_threads_answers_every_call_as_alone(bundle):
