@@ -1,8 +1,10 @@
-"""Messages that say what is wrong and what to do, in one line: a file that is no model bundle,
-a blank review (on the command line, in a file, on stdin and at the served model), one string
-sent to the served model, an unreachable tracking store, and loading the served model."""
+"""Answers that leave no one guessing: a file that is no model bundle is named as such in one line;
+a blank review gets the same documented answer from the command line, a file, stdin and the
+served model; one string sent to the served model is one review; an unreachable tracking store
+is one complete line; loading the served model gives no warning."""
 
 import io
+import json
 import os
 import socket
 import subprocess
@@ -13,6 +15,7 @@ import pytest
 
 from conftest import run
 from rnn_sentiment.core.errors import PipelineError
+from rnn_sentiment.model.predictor import Predictor
 from rnn_sentiment.serving import predict
 from rnn_sentiment.tracking import logged_models, served_model, store
 from tiny_bundle import write_tiny_bundle
@@ -34,36 +37,40 @@ def test_a_file_that_is_no_model_bundle_is_named_as_such_without_unsafe_advice(t
     assert result.stderr == f"error: {model}: not a model bundle of this project; refused to load it\n"
 
 
-@pytest.mark.parametrize("argv, stdin, message", [
-    (["great !", "   "], "", "arguments: review 2 is only whitespace; give every review some text"),
-    (["great !", ""], "", "arguments: review 2 is empty; give every review some text"),
-    ([], "great !\n\nawful\n", "stdin: line 2 is empty; give every review some text"),
-    ([], "great !\n \t\n", "stdin: line 2 is only whitespace; give every review some text"),
-])
-def test_a_blank_review_is_refused_naming_it(bundle, monkeypatch, argv, stdin, message):
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
-    with pytest.raises(PipelineError) as refused:
-        predict.main(["--model", str(bundle), *argv])
-    assert str(refused.value) == message
+def predicted(capsys, bundle, argv: list[str]) -> tuple[list[dict], str]:
+    predict.main(["--model", str(bundle), "--format", "jsonl", *argv])
+    out, err = capsys.readouterr()
+    return [json.loads(line) for line in out.splitlines()], err
 
 
-def test_a_blank_line_in_a_file_is_refused_naming_file_and_line(bundle, tmp_path):
+def answered_as_empty(rows: list[dict], texts: list[str]) -> bool:
+    """One row per review, in order; the blank ones labelled empty with probability 0.5, the others not."""
+    return [row["text"] for row in rows] == texts and all(
+        (row["label"], row["probability"]) == ("empty", 0.5) if not text.strip() else row["label"] != "empty"
+        for row, text in zip(rows, texts))
+
+
+REVIEWS = ["great !", "", "awful .", " \t", "great"]
+
+
+def test_blank_reviews_are_answered_as_empty_from_arguments_a_file_and_stdin(bundle, tmp_path, capsys, monkeypatch):
+    rows, err = predicted(capsys, bundle, REVIEWS)
+    assert answered_as_empty(rows, REVIEWS) and "; 2 empty or whitespace only: empty 0.5" in err
+
     reviews = tmp_path / "reviews.txt"
-    reviews.write_text("great !\nawful .\n\ngreat\n")
-    with pytest.raises(PipelineError) as refused:
-        predict.main(["--model", str(bundle), "--file", str(reviews)])
-    assert str(refused.value) == f"{reviews}: line 3 is empty; give every review some text"
+    reviews.write_text("\n".join(REVIEWS) + "\n")
+    assert answered_as_empty(predicted(capsys, bundle, ["--file", str(reviews)])[0], REVIEWS)
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(("\n".join(REVIEWS) + "\n").encode())))
+    assert answered_as_empty(predicted(capsys, bundle, [])[0], REVIEWS)
 
 
-@pytest.mark.parametrize("model_input, message", [
-    (["great !", ""], "input item 1 is empty: send the review's text"),
-    (np.array(["great !", " \n"]), "input item 1 is only whitespace: send the review's text"),
-    ({"text": ["", "great"]}, "input item 0 is empty: send the review's text"),
-])
-def test_the_served_model_refuses_a_blank_review_naming_the_item(model_input, message):
-    with pytest.raises(served_model.MlflowException) as refused:
-        served_model.texts_from(model_input)
-    assert refused.value.message == message
+def test_the_served_model_answers_blank_reviews_as_empty(bundle):
+    model = served_model.RawTextSentimentModel()
+    model.predictor = Predictor.load(bundle)
+    out = model.predict(None, np.array(REVIEWS))
+    rows = [{"text": text, **row} for text, row in zip(REVIEWS, out.to_dict("records"))]
+    assert len(out) == len(REVIEWS) and answered_as_empty(rows, REVIEWS)
 
 
 @pytest.mark.parametrize("model_input", [

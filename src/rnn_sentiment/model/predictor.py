@@ -14,6 +14,9 @@ from rnn_sentiment.text import encoding, tokenizer
 from rnn_sentiment.text.ngrams import NgramIndex
 
 LABELS = ("negative", "positive")
+# An empty or whitespace-only review has no evidence either way: it is answered, not refused or
+# dropped, so a batch keeps one row per review.
+EMPTY_LABEL, EMPTY_PROBABILITY = "empty", 0.5
 
 
 class Predictor:
@@ -57,11 +60,21 @@ class Predictor:
         return probabilities
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        return self.predict_encoded(self.encode_texts(texts)) if len(texts) else np.empty(0)
+        if not len(texts):
+            return np.empty(0)
+        probabilities = self.predict_encoded(self.encode_texts(texts))
+        probabilities[empty(texts)] = EMPTY_PROBABILITY
+        return probabilities
 
 
-def label_frame(probabilities: np.ndarray) -> pd.DataFrame:
+def empty(texts: list[str]) -> np.ndarray:
+    """Which texts are empty or whitespace only."""
+    return np.array([not str(text).strip() for text in texts], dtype=bool)
+
+
+def label_frame(texts: list[str], probabilities: np.ndarray) -> pd.DataFrame:
+    labels = np.where(probabilities >= 0.5, LABELS[1], LABELS[0])
     return pd.DataFrame({
-        "label": np.where(probabilities >= 0.5, LABELS[1], LABELS[0]),
+        "label": np.where(empty(texts), EMPTY_LABEL, labels) if len(texts) else labels,
         "probability": probabilities,
     })

@@ -18,39 +18,30 @@ import pandas as pd
 from rnn_sentiment.core import cli, paths
 from rnn_sentiment.core.errors import PipelineError, first_line
 from rnn_sentiment.model import runtime
-from rnn_sentiment.model.predictor import Predictor, label_frame
+from rnn_sentiment.model.predictor import EMPTY_LABEL, EMPTY_PROBABILITY, Predictor, empty, label_frame
 
 MLFLOW_SCHEMES = ("models:/", "runs:/", "file:", "mlflow-artifacts:", "s3:", "gs:")
 
 
-def refuse_blank(texts: list[str], where: str, item: str) -> list[str]:
-    """An empty or whitespace-only review has nothing to score: refused, naming it, rather than
-    given a made-up probability or silently dropped (which would shift every later line)."""
-    for number, text in enumerate(texts, start=1):
-        if not text.strip():
-            raise PipelineError(f"{where}: {item} {number} is {'empty' if not text else 'only whitespace'}; "
-                                f"give every review some text")
-    return texts
-
-
-def _read_lines(handle, where: str) -> list[str]:
-    return refuse_blank([line.rstrip("\n") for line in handle], where, "line")
+def _read_lines(handle) -> list[str]:
+    """Every line is a review, a blank one too (answered as empty), so output line N is input line N."""
+    return [line.rstrip("\n") for line in handle]
 
 
 def read_texts(args: argparse.Namespace) -> list[str]:
     if args.texts:
-        return refuse_blank(list(args.texts), "arguments", "review")
+        return list(args.texts)
     if args.file:
         try:
             with open(args.file, encoding="utf-8") as handle:
-                return _read_lines(handle, args.file)
+                return _read_lines(handle)
         except FileNotFoundError:
             raise PipelineError(f"{args.file}: file not found") from None
         except UnicodeDecodeError as error:
             raise PipelineError(f"{args.file}: not UTF-8 (bad byte at offset {error.start})") from None
     raw = sys.stdin.buffer.read()
     try:
-        return _read_lines(io.StringIO(raw.decode("utf-8")), "stdin")
+        return _read_lines(io.StringIO(raw.decode("utf-8")))
     except UnicodeDecodeError as error:
         raise PipelineError(f"stdin: not UTF-8 (bad byte at offset {error.start})") from None
 
@@ -111,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     probabilities = predict(texts)
     seconds = time.perf_counter() - started
-    frame = label_frame(np.asarray(probabilities, dtype=float))
+    frame = label_frame(texts, np.asarray(probabilities, dtype=float))
     out = sys.stdout
     for text, row in zip(texts, frame.itertuples(index=False)):
         if args.format == "jsonl":
@@ -120,7 +111,9 @@ def main(argv: list[str] | None = None) -> None:
             preview = " ".join(text.split())[:80]
             out.write(f"{row.label}\t{row.probability:.4f}\t{preview}\n")
     rate = len(texts) / seconds if seconds > 0 else float("inf")
-    print(f"{len(texts)} reviews in {seconds:.3f}s ({rate:,.0f} reviews/s)", file=sys.stderr)
+    blank = int(empty(texts).sum())
+    note = f"; {blank} empty or whitespace only: {EMPTY_LABEL} {EMPTY_PROBABILITY}" if blank else ""
+    print(f"{len(texts)} reviews in {seconds:.3f}s ({rate:,.0f} reviews/s){note}", file=sys.stderr)
 
 
 def cli_main() -> None:

@@ -57,9 +57,6 @@ def texts_from(model_input) -> list[str]:
     for number, item in enumerate(items):
         if not isinstance(item, str):
             raise refused(f"input item {number} is not a text: {item!r} ({type(item).__name__})")
-        if not item.strip():
-            raise refused(f"input item {number} is {'empty' if not item else 'only whitespace'}: "
-                          f"send the review's text")
     return [str(item) for item in items]
 
 
@@ -72,7 +69,8 @@ class RawTextSentimentModel(PythonModel):
     # (which texts_from does, also for the arrays, dicts and strings the scoring server passes);
     # with no hint at all, MLflow warns on every load.
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
-        return label_frame(self.predictor.predict_proba(texts_from(model_input)))
+        texts = texts_from(model_input)
+        return label_frame(texts, self.predictor.predict_proba(texts))
 
 
 mlflow.models.set_model(RawTextSentimentModel())
