@@ -63,11 +63,11 @@ class Predictor:
         if not len(texts):
             return np.empty(0)
         probabilities = self.predict_encoded(self.encode_texts(texts))
-        probabilities[empty(texts)] = EMPTY_PROBABILITY
+        probabilities[blank(texts)] = EMPTY_PROBABILITY
         return probabilities
 
 
-def empty(texts: list[str]) -> np.ndarray:
+def blank(texts: list[str]) -> np.ndarray:
     """Which texts are empty or whitespace only."""
     return np.array([not str(text).strip() for text in texts], dtype=bool)
 
@@ -75,6 +75,6 @@ def empty(texts: list[str]) -> np.ndarray:
 def label_frame(texts: list[str], probabilities: np.ndarray) -> pd.DataFrame:
     labels = np.where(probabilities >= 0.5, LABELS[1], LABELS[0])
     return pd.DataFrame({
-        "label": np.where(empty(texts), EMPTY_LABEL, labels) if len(texts) else labels,
+        "label": np.where(blank(texts), EMPTY_LABEL, labels),
         "probability": probabilities,
     })

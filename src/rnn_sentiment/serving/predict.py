@@ -18,7 +18,7 @@ import pandas as pd
 from rnn_sentiment.core import cli, paths
 from rnn_sentiment.core.errors import PipelineError, first_line
 from rnn_sentiment.model import runtime
-from rnn_sentiment.model.predictor import EMPTY_LABEL, EMPTY_PROBABILITY, Predictor, empty, label_frame
+from rnn_sentiment.model.predictor import EMPTY_LABEL, EMPTY_PROBABILITY, Predictor, blank, label_frame
 
 MLFLOW_SCHEMES = ("models:/", "runs:/", "file:", "mlflow-artifacts:", "s3:", "gs:")
 
@@ -111,8 +111,8 @@ def main(argv: list[str] | None = None) -> None:
             preview = " ".join(text.split())[:80]
             out.write(f"{row.label}\t{row.probability:.4f}\t{preview}\n")
     rate = len(texts) / seconds if seconds > 0 else float("inf")
-    blank = int(empty(texts).sum())
-    note = f"; {blank} empty or whitespace only: {EMPTY_LABEL} {EMPTY_PROBABILITY}" if blank else ""
+    blanks = int(blank(texts).sum())
+    note = f"; {blanks} empty or whitespace only: {EMPTY_LABEL} {EMPTY_PROBABILITY}" if blanks else ""
     print(f"{len(texts)} reviews in {seconds:.3f}s ({rate:,.0f} reviews/s){note}", file=sys.stderr)
 
 
