@@ -22,13 +22,13 @@ def main() -> None:
     files.check_writable([paths.CONFUSION.parent, paths.MISCLASSIFIED.parent, paths.METRICS.parent])
     run = store.read_run_info(paths.RUN_INFO)
     runtime.configure_threads(config.train.threads)
-    predictor = Predictor.load(paths.MODEL)
+    predictor = Predictor.load(paths.MODEL, runtime.choose_device(config.train.device))
     test = encoding.load(paths.ENCODED, "test")
     texts = pd.read_parquet(paths.REVIEWS, columns=["text", "split"]).query("split == 'test'")["text"]
     store.connect(config.mlflow.experiment)
 
     labels = np.asarray(test.labels).astype(int)
-    probabilities = predictor.predict_encoded(test, runtime.choose_device(config.train.device))
+    probabilities = predictor.predict_encoded(test)
     scores = {k: round(v, 6) for k, v in metrics.classification_metrics(labels, probabilities).items()}
     tables = {
         paths.CONFUSION: metrics.confusion_rows(labels, probabilities, LABELS),

@@ -84,8 +84,9 @@ def test_predict_command_on_hostile_stdin(bundle):
     result = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", str(bundle), "--format", "jsonl"],
                  bundle.parent, stdin="\n".join(lines) + "\n")
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(rows) == 5, "blank lines are skipped, every other line gets one prediction"
-    assert all(r["label"] in ("negative", "positive") and 0 <= r["probability"] <= 1 for r in rows)
+    assert len(rows) == 7, "every line gets one prediction"
+    assert [r["label"] for r in rows[:2]] == ["empty", "empty"], "blank lines are answered as empty"
+    assert all(r["label"] in ("negative", "positive") and 0 <= r["probability"] <= 1 for r in rows[2:])
 
 
 def test_predict_command_refuses_non_utf8_stdin_in_one_line(bundle):

@@ -123,7 +123,7 @@ def plant(path: Path, marker: Path) -> Path:
 def test_a_planted_pickle_checkpoint_is_refused_and_never_runs(tmp_path):
     marker = tmp_path / "payload-ran"
     path = plant(tmp_path / "checkpoint.pt", marker)
-    with pytest.raises(PipelineError, match="refused to load, not a safe checkpoint"):
+    with pytest.raises(PipelineError, match="not a checkpoint of this project; refused to load it"):
         load_checkpoint(path)
     with pytest.raises(PipelineError, match="refused"):
         Predictor.load(path)

@@ -14,25 +14,34 @@ from rnn_sentiment.text import encoding, tokenizer
 from rnn_sentiment.text.ngrams import NgramIndex
 
 LABELS = ("negative", "positive")
+# An empty or whitespace-only review has no evidence either way: it is answered, not refused or
+# dropped, so a batch keeps one row per review.
+EMPTY_LABEL, EMPTY_PROBABILITY = "empty", 0.5
 
 
 class Predictor:
-    """A bundle's network, vocabulary and encoding settings, ready for raw text."""
+    """A bundle's network, vocabulary and encoding settings, ready for raw text.
+
+    Safe to share between threads (the scoring server's workers do): the network is placed on
+    its device here, once; a call only reads it. Moving it per call would rebuild the recurrent
+    layer's flattened weights while another thread's forward reads them."""
 
     def __init__(self, model: SentimentClassifier, vocab: pd.Index, ngrams: NgramIndex, encode: EncodeParams,
-                 batch_size: int = 256):
-        self.model = model.eval()
+                 batch_size: int = 256, device: torch.device = torch.device("cpu")):
+        self.device = device
+        self.model = model.to(device).eval()
         self.vocab = vocab
         self.ngrams = ngrams
         self.encode = encode
         self.batch_size = batch_size
 
     @classmethod
-    def load(cls, path: str | Path) -> "Predictor":
+    def load(cls, path: str | Path, device: torch.device = torch.device("cpu")) -> "Predictor":
         bundle = torch_files.load_bundle(Path(path))
         model = SentimentClassifier(len(bundle["vocab"]), len(bundle["ngrams"]), ModelParams(**bundle["model"]))
         model.load_state_dict(bundle["state_dict"])
-        return cls(model, pd.Index(bundle["vocab"]), NgramIndex(bundle["ngrams"]), EncodeParams(**bundle["encode"]))
+        return cls(model, pd.Index(bundle["vocab"]), NgramIndex(bundle["ngrams"]), EncodeParams(**bundle["encode"]),
+                   device=device)
 
     def encode_texts(self, texts: list[str]) -> encoding.EncodedSplit:
         # A lone surrogate (JSON allows "\ud800") cannot be stored as UTF-8: it becomes "?".
@@ -42,21 +51,30 @@ class Predictor:
                                self.ngrams)
 
     @torch.inference_mode()
-    def predict_encoded(self, split: encoding.EncodedSplit, device: torch.device = torch.device("cpu")) -> np.ndarray:
+    def predict_encoded(self, split: encoding.EncodedSplit) -> np.ndarray:
         """Probabilities in the split's row order (batches run longest-first to limit padding)."""
-        self.model.to(device)
         probabilities = np.empty(len(split.lengths), dtype=np.float64)
-        for batch in Batcher(split, device, with_ngrams=True).batches(self.batch_size):
+        for batch in Batcher(split, self.device, with_ngrams=True).batches(self.batch_size):
             logits = self.model(*batch.inputs)
             probabilities[batch.rows] = torch.sigmoid(logits.float()).cpu().numpy()
         return probabilities
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        return self.predict_encoded(self.encode_texts(texts)) if len(texts) else np.empty(0)
+        if not len(texts):
+            return np.empty(0)
+        probabilities = self.predict_encoded(self.encode_texts(texts))
+        probabilities[blank(texts)] = EMPTY_PROBABILITY
+        return probabilities
 
 
-def label_frame(probabilities: np.ndarray) -> pd.DataFrame:
+def blank(texts: list[str]) -> np.ndarray:
+    """Which texts are empty or whitespace only."""
+    return np.array([not str(text).strip() for text in texts], dtype=bool)
+
+
+def label_frame(texts: list[str], probabilities: np.ndarray) -> pd.DataFrame:
+    labels = np.where(probabilities >= 0.5, LABELS[1], LABELS[0])
     return pd.DataFrame({
-        "label": np.where(probabilities >= 0.5, LABELS[1], LABELS[0]),
+        "label": np.where(blank(texts), EMPTY_LABEL, labels),
         "probability": probabilities,
     })

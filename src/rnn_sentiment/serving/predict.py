@@ -18,13 +18,14 @@ import pandas as pd
 from rnn_sentiment.core import cli, paths
 from rnn_sentiment.core.errors import PipelineError, first_line
 from rnn_sentiment.model import runtime
-from rnn_sentiment.model.predictor import Predictor, label_frame
+from rnn_sentiment.model.predictor import EMPTY_LABEL, EMPTY_PROBABILITY, Predictor, blank, label_frame
 
 MLFLOW_SCHEMES = ("models:/", "runs:/", "file:", "mlflow-artifacts:", "s3:", "gs:")
 
 
 def _read_lines(handle) -> list[str]:
-    return [line.rstrip("\n") for line in handle if line.strip()]
+    """Every line is a review, a blank one too (answered as empty), so output line N is input line N."""
+    return [line.rstrip("\n") for line in handle]
 
 
 def read_texts(args: argparse.Namespace) -> list[str]:
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     probabilities = predict(texts)
     seconds = time.perf_counter() - started
-    frame = label_frame(np.asarray(probabilities, dtype=float))
+    frame = label_frame(texts, np.asarray(probabilities, dtype=float))
     out = sys.stdout
     for text, row in zip(texts, frame.itertuples(index=False)):
         if args.format == "jsonl":
@@ -111,7 +112,9 @@ def main(argv: list[str] | None = None) -> None:
             preview = " ".join(text.split())[:80]
             out.write(f"{row.label}\t{row.probability:.4f}\t{preview}\n")
     rate = len(texts) / seconds if seconds > 0 else float("inf")
-    print(f"{len(texts)} reviews in {seconds:.3f}s ({rate:,.0f} reviews/s)", file=sys.stderr)
+    blanks = int(blank(texts).sum())
+    note = f"; {blanks} empty or whitespace only: {EMPTY_LABEL} {EMPTY_PROBABILITY}" if blanks else ""
+    print(f"{len(texts)} reviews in {seconds:.3f}s ({rate:,.0f} reviews/s){note}", file=sys.stderr)
 
 
 def cli_main() -> None:

@@ -10,10 +10,8 @@ import json
 import shutil
 import tempfile
 import warnings
-from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 
@@ -44,23 +42,6 @@ def shipped_package(scratch: Path) -> Path:
     return package
 
 
-@contextmanager
-def hidden_warning(text: str) -> Iterator[None]:
-    """Drop warnings whose message contains ``text`` while the block runs. A plain ignore filter
-    is not enough: MLflow wraps the code that warns in its own "once" filter, which wins."""
-    show = warnings.showwarning
-
-    def filtered(message, *args, **kwargs):
-        if text not in str(message):
-            show(message, *args, **kwargs)
-
-    warnings.showwarning = filtered
-    try:
-        yield
-    finally:
-        warnings.showwarning = show
-
-
 def log_model(bundle: Path):
     """Log ``bundle`` (models/model.pt) with its code; returns MLflow's ModelInfo."""
     import mlflow
@@ -69,8 +50,7 @@ def log_model(bundle: Path):
 
     # Outputs only: the served model checks its input itself (served_model.texts_from).
     signature = ModelSignature(outputs=Schema([ColSpec("string", "label"), ColSpec("double", "probability")]))
-    # MLflow nags for type hints on predict(): the model checks its input itself (served_model.texts_from).
-    with tempfile.TemporaryDirectory() as scratch, hidden_warning("Add type hints"):
+    with tempfile.TemporaryDirectory() as scratch:
         return mlflow.pyfunc.log_model(
             name=ARTIFACT_NAME,
             python_model=str(MODEL_CODE),

@@ -23,6 +23,15 @@ def refused(message: str) -> MlflowException:
     return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
 
 
+def items_of(value) -> list:
+    """One string, or a 0-d array (what the scoring server makes of ``{"inputs": "..."}``), is one item."""
+    if isinstance(value, np.ndarray):
+        if value.ndim > 1:
+            raise refused(f"expected a list of texts, got an array of shape {value.shape}")
+        return np.atleast_1d(value).tolist()
+    return [value] if isinstance(value, str) else list(value)
+
+
 def texts_from(model_input) -> list[str]:
     """The texts to score: the ``text`` column of a table (or its only column), a list, an array or
     one string. The model has no input schema on purpose: MLflow's enforcement would keep a
@@ -39,15 +48,9 @@ def texts_from(model_input) -> list[str]:
     elif isinstance(model_input, dict):  # {"instances": [{"text": ...}]} and {"inputs": {"text": [...]}}
         if TEXT not in model_input:
             raise refused(f"input has keys {[str(k) for k in model_input]} and none is named {TEXT!r}")
-        items = [model_input[TEXT]] if isinstance(model_input[TEXT], str) else list(model_input[TEXT])
-    elif isinstance(model_input, np.ndarray):
-        if model_input.ndim != 1:
-            raise refused(f"expected a list of texts, got an array of shape {model_input.shape}")
-        items = model_input.tolist()
-    elif isinstance(model_input, str):
-        items = [model_input]
-    elif isinstance(model_input, (pd.Series, list, tuple)):
-        items = list(model_input)
+        items = items_of(model_input[TEXT])
+    elif isinstance(model_input, (np.ndarray, str, pd.Series, list, tuple)):
+        items = items_of(model_input)
     else:
         raise refused(f"expected texts, a list of texts or a table with a {TEXT!r} column; "
                       f"got {type(model_input).__name__}")
@@ -62,8 +65,12 @@ class RawTextSentimentModel(PythonModel):
         runtime.configure_threads(0)
         self.predictor = Predictor.load(context.artifacts["bundle"])
 
-    def predict(self, context, model_input, params=None):
-        return label_frame(self.predictor.predict_proba(texts_from(model_input)))
+    # pd.DataFrame is one of the hints MLflow takes without validating or converting the input
+    # (which texts_from does, also for the arrays, dicts and strings the scoring server passes);
+    # with no hint at all, MLflow warns on every load.
+    def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+        texts = texts_from(model_input)
+        return label_frame(texts, self.predictor.predict_proba(texts))
 
 
 mlflow.models.set_model(RawTextSentimentModel())

@@ -73,7 +73,7 @@ def connect(experiment: str) -> str:
 
 
 def unreachable(uri: str, error: Exception) -> PipelineError:
-    return PipelineError(f"MLflow tracking store {uri} failed: {first_line(error)}")
+    return PipelineError(f"MLflow tracking store {uri} failed: {first_line(underlying_error(error), None)}")
 
 
 @contextmanager
@@ -87,18 +87,22 @@ def tracked(action: str) -> Iterator[None]:
         if type(error).__module__.split(".")[0] not in ("mlflow", "requests", "urllib3", "sqlalchemy"):
             raise
         raise PipelineError(f"MLflow tracking store {tracking_uri()} failed while {action}: "
-                            f"{first_line(driver_error(error))}") from None
+                            f"{first_line(underlying_error(error), None)}") from None
 
 
-def driver_error(error: BaseException) -> BaseException:
-    """The database driver's own error where SQLAlchemy wrapped one (its first line can be a hint
-    about autoflush instead of "database is locked"); otherwise the error itself."""
-    seen = error
+def underlying_error(error: BaseException) -> BaseException:
+    """The error that says what happened: the database driver's own where SQLAlchemy wrapped one
+    (its first line can be a hint about autoflush instead of "database is locked"); else the
+    innermost OS error, such as a refused connection, a timeout or an unknown host (MLflow's and
+    requests' wrappers around it repeat the URL at length); else the error itself."""
+    seen, os_error = error, None
     while seen is not None:
         if getattr(seen, "orig", None) is not None:
             return seen.orig
+        if isinstance(seen, OSError):
+            os_error = seen
         seen = seen.__cause__ or seen.__context__
-    return error
+    return os_error or error
 
 
 def _git(*args: str) -> str:
