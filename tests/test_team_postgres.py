@@ -3,6 +3,7 @@ artifacts. The pipeline logs to it, the run and the champion read back over the 
 clone (`dvc pull` from a shared remote) finds the same run and moves @champion to a version it
 registers, and the champion is served from the server. Every server is stopped by its PID."""
 
+import importlib.util
 import json
 
 import pytest
@@ -10,9 +11,7 @@ import pytest
 from conftest import dvc, make_project, run
 from servers import BIN, api, free_port, group_alive, mlflow_server, post, postgres, postgres_bin, started
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(postgres_bin() is None, reason="no PostgreSQL (.ci/setup installs it)")]
-pytest.importorskip("psycopg", reason='the PostgreSQL driver: pip install -e ".[postgres]"')
+pytestmark = pytest.mark.slow
 
 NAME, ALIAS = "imdb-rnn", "champion"
 
@@ -34,6 +33,8 @@ def teammate_clone(repo, tmp_path):
 
 
 def test_pipeline_registry_and_a_teammate_on_a_postgresql_server(tmp_path, monkeypatch):
+    if postgres_bin() is None or importlib.util.find_spec("psycopg") is None:
+        pytest.fail('needs a PostgreSQL server and `pip install -e ".[postgres]"`; .ci/setup installs both')
     (tmp_path / "me").mkdir()
     with postgres() as database, mlflow_server(database, tmp_path) as url:
         repo = make_project(tmp_path / "me")
