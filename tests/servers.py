@@ -130,7 +130,7 @@ def _as_server_user(cmd: list[str]) -> list[str]:
 
 
 def _checked(cmd: list[str]) -> None:
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
 
 

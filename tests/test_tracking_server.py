@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import dvc, make_project, run
-from servers import BIN, api, free_port, get, group_alive, mlflow_server, post, post_status, started
+from servers import BIN, api, free_port, group_alive, mlflow_server, post, post_status, started
 
 pytestmark = pytest.mark.slow
 
