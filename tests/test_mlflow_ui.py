@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECT, dvc, make_project, write_imdb_tarball
-from test_tracking_server import BIN, free_port, group_alive, started
+from servers import BIN, free_port, group_alive, started
 
 pytestmark = pytest.mark.slow
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("google-chrome")) if p and

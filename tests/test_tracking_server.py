@@ -7,131 +7,34 @@ A server that is down, or answers but is not MLflow, gives one line within 30 se
 """
 
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from conftest import dvc, make_project, run
+from servers import BIN, api, free_port, group_alive, mlflow_server, post, post_status, started
 
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(url: str, timeout: float = 10) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
-def post(url: str, body: dict) -> dict:
-    status, answer = post_status(url, body)
-    assert status == 200, answer
-    return answer
-
-
-def post_status(url: str, body: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"{process.args} exited {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if get(url, timeout=2)[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{url} not up after {timeout}s:\n{log.read_text()[-3000:]}")
-
-
-@contextmanager
-def started(cmd: list[str], health: str, log: Path, env: dict | None = None):
-    """Run ``cmd`` in its own process group; stop the group by the leader's PID afterwards."""
-    with open(log, "w") as out:
-        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                   env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **(env or {})})
-    try:
-        wait_until_up(health, process, log)
-        yield process
-    finally:
-        stop_group(process)
-
-
-def group_alive(pid: int) -> bool:
-    try:
-        os.killpg(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    """SIGTERM the group led by ``process.pid``; SIGKILL whatever is left after 20 s."""
-    os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        process.poll()
-        if not group_alive(process.pid):
-            break
-        time.sleep(0.2)
-    else:
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("server")
-    port = free_port()
-    cmd = [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-           "--backend-store-uri", f"sqlite:///{root / 'backend.db'}",
-           "--artifacts-destination", (root / "artifacts").as_uri()]
-    url = f"http://127.0.0.1:{port}"
-    with started(cmd, f"{url}/health", root / "server.log", {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}) as proc:
-        yield url, proc
+    with mlflow_server(f"sqlite:///{root / 'backend.db'}", root) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def project_on_server(server, tmp_path_factory):
-    url, _ = server
+    url = server
     repo = make_project(tmp_path_factory.mktemp("client"))
     dvc("repro", cwd=repo, env={"MLFLOW_TRACKING_URI": url})
     return repo
 
 
-def api(url: str, path: str) -> dict:
-    status, body = get(f"{url}/api/2.0/mlflow/{path}")
-    assert status == 200, (path, body[:500])
-    return json.loads(body)
-
-
 def test_pipeline_run_reads_back_over_the_rest_api(server, project_on_server):
-    url, _ = server
+    url = server
     repo = project_on_server
     run_id = json.loads((repo / "models/mlflow_run.json").read_text())["run_id"]
     assert not (repo / "mlflow.db").exists() and not (repo / "mlruns").exists(), "nothing logged locally"
@@ -178,7 +81,7 @@ REFUSED = [
 
 
 def test_champion_is_served_and_answers_invocations(server, project_on_server, tmp_path):
-    url, _ = server
+    url = server
     port = free_port()
     cmd = [str(BIN / "mlflow"), "models", "serve", "-m", "models:/imdb-rnn@champion", "--env-manager", "local",
            "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
