@@ -15,26 +15,39 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rnn_sentiment.data import sources
+from rnn_sentiment.data import sources, splits
 from rnn_sentiment.data.sources import CHUNK_ROWS
 
 SCHEMA = pa.schema([("text", pa.large_string()), ("label", pa.int8()), ("split", pa.string())])
 
 
 def spool(chunks: Iterable[pd.DataFrame], scratch: Path) -> pd.DataFrame:
-    """Pass 1: texts to ``scratch``; returns one small row per review: label, split, text_hash."""
-    rows = []
+    """Pass 1: texts to ``scratch``; returns one small row per review: row, label, split, text_hash.
+
+    14 bytes a review: ``row`` uint32 (int64 past 4 billion), ``label`` int8, ``split`` an int8
+    categorical of splits.SPLITS (missing where the source has none), ``text_hash`` uint64."""
+    labels, codes, hashes = [], [], []
     with pq.ParquetWriter(scratch, pa.schema([SCHEMA.field("text")])) as writer:
         for chunk in chunks:
-            writer.write_table(pa.table({"text": pa.array(chunk["text"].to_numpy(dtype=object), pa.large_string())}))
-            rows.append(pd.DataFrame({
-                "label": chunk["label"].to_numpy(dtype=np.int8),
-                "split": chunk["split"].to_numpy(dtype=object),
-                "text_hash": pd.util.hash_array(chunk["text"].to_numpy(dtype=object)),
-            }))
-    table = pd.concat(rows, ignore_index=True)
-    table.insert(0, "row", np.arange(len(table)))
-    return table
+            texts = chunk["text"].to_numpy(dtype=object)
+            writer.write_table(pa.table({"text": pa.array(texts, pa.large_string())}))
+            labels.append(chunk["label"].to_numpy(dtype=np.int8))
+            codes.append(splits.split_codes(chunk["split"]))
+            hashes.append(pd.util.hash_array(texts))
+    total = sum(map(len, labels))
+    return pd.DataFrame({
+        "row": np.arange(total, dtype=np.uint32 if total < 2**32 else np.int64),
+        "label": _concatenate(labels, np.int8),
+        "split": pd.Categorical.from_codes(_concatenate(codes, np.int8), splits.SPLITS),
+        "text_hash": _concatenate(hashes, np.uint64),
+    }, copy=False)
+
+
+def _concatenate(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    """One array of ``parts``; the list is emptied, so a column's pieces are freed before the next is joined."""
+    joined = np.concatenate(parts) if parts else np.empty(0, dtype)
+    parts.clear()
+    return joined
 
 
 def write(scratch: Path, chosen: pd.DataFrame, target: Path) -> None:
@@ -44,10 +57,11 @@ def write(scratch: Path, chosen: pd.DataFrame, target: Path) -> None:
     total, chosen_rows = texts.metadata.num_rows, chosen["row"].to_numpy()
     keep = np.zeros(total, dtype=bool)
     keep[chosen_rows] = True
-    split = np.empty(total, dtype=object)
-    split[chosen_rows] = chosen["split"].to_numpy(dtype=object)
+    split = np.zeros(total, dtype=np.int8)
+    split[chosen_rows] = splits.split_codes(chosen["split"])
     label = np.zeros(total, dtype=np.int8)
     label[chosen_rows] = chosen["label"].to_numpy()
+    names = pa.array(splits.SPLITS, pa.string())
     start = 0
     with pq.ParquetWriter(target, SCHEMA) as writer:
         for batch in texts.iter_batches(batch_size=CHUNK_ROWS):
@@ -58,7 +72,7 @@ def write(scratch: Path, chosen: pd.DataFrame, target: Path) -> None:
                 writer.write_table(pa.table({
                     "text": batch.column("text").filter(pa.array(mask)),
                     "label": pa.array(label[rows][mask], pa.int8()),
-                    "split": pa.array(split[rows][mask], pa.string()),
+                    "split": names.take(pa.array(split[rows][mask])),
                 }, schema=SCHEMA))
 
 
