@@ -37,3 +37,13 @@ def test_the_tables_kept_per_review_cost_14_bytes_a_row(tmp_path):
         chosen = splits.assign_splits(rows, data.model_copy(update=dict(max_train=0, max_test=0)), 0, "t")
         assert bytes_per_row(chosen) <= 14.1, chosen.dtypes
         assert set(chosen["split"]) == {"train", "val", "test"}
+
+
+def test_spooled_columns_hold_every_review_in_order_across_blocks(tmp_path, monkeypatch):
+    monkeypatch.setattr(reviews, "BLOCK_ROWS", 3000)  # chunks of 5000 straddle blocks
+    rows = reviews.spool(source_chunks(True), tmp_path / "scratch.parquet")
+    source = pd.concat(source_chunks(True), ignore_index=True)
+    assert rows["row"].tolist() == list(range(ROWS))
+    assert rows["label"].tolist() == source["label"].tolist()
+    assert rows["split"].tolist() == source["split"].tolist()
+    assert (rows["text_hash"].to_numpy() == pd.util.hash_array(source["text"].to_numpy(dtype=object))).all()

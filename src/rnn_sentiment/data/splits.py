@@ -67,8 +67,8 @@ def assign_splits(frame: pd.DataFrame, data: DataParams, seed: int, where: str) 
             absent = "positive" if 1 not in present else "negative"
             raise PipelineError(f"{where}: the {split} split has no {absent} reviews; "
                                 "both classes are needed")
-    train_rows = np.flatnonzero((codes == train) & kept)
-    codes[train_rows[stratified_pick(labels[train_rows], data.val_fraction, rng)]] = val
+    in_train = (codes == train) & kept  # a mask, not row numbers: 1 byte a review, not 8
+    codes[in_train] = np.where(stratified_pick(labels[in_train], data.val_fraction, rng), np.int8(val), np.int8(train))
     for name in ("train", "val"):
         if not ((codes == SPLITS.index(name)) & kept).any():
             raise PipelineError(f"data.val_fraction: {data.val_fraction} leaves the {name} split empty")
