@@ -12,6 +12,11 @@ epoch. Peak resident memory is each process's own (``wait4``), so stages do not 
 The target: from 1x to 20x, the peak memory of the stages before training grows by well under 2x
 while their input grows 20x. ``--set`` overrides params for every scale (defaults: one epoch of a
 small GRU, since a full-size 20x epoch takes hours on two cores; memory is the point here).
+
+    python benchmarks/scale_memory.py --ingest-rows 200000 2000000
+
+runs ingest alone on that many short synthetic reviews (half train, half test) and reports how
+its peak memory grows per review: what the corpus costs beyond the streamed chunks (data/reviews.py).
 """
 
 import argparse
@@ -104,7 +109,12 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/rnn-sentiment-scale"))
     parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE",
                         help=f"params overrides, after the defaults {' '.join(DEFAULT_SET)}")
+    parser.add_argument("--ingest-rows", type=int, nargs="+", metavar="N",
+                        help="run ingest alone on N synthetic reviews for each N, instead of the scales")
     args = parser.parse_args()
+    if args.ingest_rows:
+        ingest_per_row(args.ingest_rows, args.workdir)
+        return
     config = params.load(REPO / "params.yaml")
     imdb = pd.concat(sources.iter_source(args.source, config.data), ignore_index=True)
     results = {}
@@ -122,6 +132,35 @@ def main() -> None:
         train = yaml.safe_load((workdir / "reports/train.json").read_text())
         results[scale]["epoch"] = (train["train_seconds"], train["tokens_per_second"])
     report(results, args.scales)
+
+
+def write_synthetic(rows: int, path: Path) -> None:
+    """``rows`` short distinct reviews, labels alternating, the first half train and the rest test."""
+    schema = pa.schema([("text", pa.large_string()), ("label", pa.int8()), ("split", pa.string())])
+    with pq.ParquetWriter(path, schema) as writer:
+        for start in range(0, rows, 100_000):
+            ids = np.arange(start, min(start + 100_000, rows))
+            writer.write_table(pa.table({
+                "text": [f"review {i} was {'good' if i % 2 else 'bad'} overall" for i in ids],
+                "label": (ids % 2).astype(np.int8),
+                "split": np.where(ids < rows // 2, "train", "test"),
+            }, schema=schema))
+
+
+def ingest_per_row(counts: list[int], root: Path) -> None:
+    """Ingest's peak RSS at each row count, and the growth per row between the smallest and largest."""
+    peaks = {}
+    for rows in sorted(counts):
+        corpus, workdir = root / f"synthetic_{rows}.parquet", root / f"ingest_{rows}"
+        root.mkdir(parents=True, exist_ok=True)
+        write_synthetic(rows, corpus)
+        prepare_workdir(workdir, corpus, [])
+        seconds, peaks[rows] = run_stage("ingest", workdir)
+        print(f"ingest, {rows:,} rows: {seconds:.1f} s, peak {peaks[rows]:.0f} MiB", flush=True)
+    low, high = min(peaks), max(peaks)
+    if high > low:
+        per_row = (peaks[high] - peaks[low]) * 2**20 / (high - low)
+        print(f"peak growth per row, {low:,} -> {high:,}: {per_row:.0f} bytes")
 
 
 def report(results: dict, scales: list[int]) -> None:

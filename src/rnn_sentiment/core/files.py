@@ -1,5 +1,11 @@
-"""Files: write-then-rename (a reader, or a killed writer, never sees a half-written file)."""
+"""Files: write-then-rename (a reader, or a killed writer, never sees a half-written file).
 
+A write's temporary file or folder is ``.tmp.<target name>.<pid>.<random>`` beside its target:
+``.gitignore`` ignores ``.tmp*``, so what a killed writer leaves is never committed, and the next
+write of that target removes it once its process is gone.
+"""
+
+import glob
 import json
 import os
 import shutil
@@ -13,12 +19,39 @@ import pandas as pd
 from rnn_sentiment.core.errors import PipelineError, first_line
 
 
+def _temp_prefix(target: Path) -> str:
+    return f".tmp.{target.name}."
+
+
+def _sweep_leftovers(target: Path) -> None:
+    """Remove temporaries of ``target`` whose writer, named by the pid in their name, is dead."""
+    prefix = _temp_prefix(target)
+    for leftover in target.parent.glob(f"{glob.escape(prefix)}*"):
+        pid = leftover.name[len(prefix):].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 @contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it over ``target`` only on success."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    _sweep_leftovers(target)
+    fd, tmp = tempfile.mkstemp(prefix=f"{_temp_prefix(target)}{os.getpid()}.", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -35,12 +68,13 @@ def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary directory beside ``target``; swap it in place of ``target`` on success."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    _sweep_leftovers(target)
+    prefix = f"{_temp_prefix(target)}{os.getpid()}."
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
     tmp.chmod(0o755)
     try:
         yield tmp
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
+        old = Path(tempfile.mkdtemp(prefix=prefix, suffix=".old", dir=target.parent))
         if target.exists():
             os.replace(target, old)
         os.replace(tmp, target)
