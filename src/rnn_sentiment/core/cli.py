@@ -4,12 +4,14 @@ import sys
 from typing import Callable
 
 from rnn_sentiment.core.errors import PipelineError
+from rnn_sentiment.core.workspace_lock import hold_while_a_stage_runs
 
 EXIT_BAD_INPUT = 2
 
 
 def run(main: Callable[[], None]) -> None:
     """Run ``main``; a PipelineError becomes one line on stderr and a non-zero exit."""
+    hold_while_a_stage_runs()  # a second `dvc exp run` here would lose this one's experiment
     try:
         main()
     except PipelineError as error:

@@ -8,7 +8,7 @@ up its experiment, fails on the stage's busy outputs, and its clean-up deletes t
 (treeverse/dvc#9842). Holding the lock makes the second command refuse ("Unable to acquire lock")
 before it touches anything, and the first completes.
 
-The package takes it on import, as early as a stage can, and the process keeps it until it exits.
+Every stage takes it first thing in ``cli.run``, and the process keeps it until it exits.
 Best effort: outside a DVC stage, without the lock file (``core.hardlink_lock``), or while another
 DVC command holds it, the stage runs without it.
 """
