@@ -1,6 +1,6 @@
-"""Training the classifier: the n-gram path fitted once, then the epoch loop of the recurrent path
-(bucketed batches, gradient clipping, weight averaging, early stopping), the two combined after
-every epoch by a logistic regression on validation, the best epoch kept by validation ROC AUC.
+"""The epoch loop of the recurrent path (bucketed batches, gradient clipping, weight averaging,
+early stopping), once the n-gram path is fitted (exact_fits.py); the two are combined after every
+epoch by a logistic regression on validation, the best epoch kept by validation ROC AUC.
 
 Every epoch reseeds from (seed, epoch), so a run resumed from the checkpoint of epoch k follows
 exactly the path of an uninterrupted run: same batches, same dropout masks, same metrics.
@@ -71,7 +71,7 @@ def logits_in_row_order(model: nn.Module, data: Batcher, batch_size: int, device
 
 class Trainer:
     """Trains ``model.recurrent``; the same code runs on every data-parallel rank. ``model.ngrams``
-    must be fitted first (``fit_ngram_path``); validation scores the combined model."""
+    must be fitted first (``exact_fits.fit_ngram_path``); validation scores the combined model."""
 
     def __init__(self, model: SentimentClassifier, config: TrainParams, seed: int, device: torch.device,
                  world: World = World()):
@@ -104,8 +104,8 @@ class Trainer:
         checkpoint.save(path, state, self.model, self.optimizer, self.averaged)
 
     def train_epoch(self, train: Batcher, epoch: int) -> EpochPass:
-        """One pass over train. Losses stay on the device and
-        are checked every CHECK_EVERY batches, so the GPU is never stalled for a per-batch ``.item()``."""
+        """One pass over train. Losses stay on the device and are checked every CHECK_EVERY batches,
+        so the GPU is never stalled for a per-batch ``.item()``."""
         self.model.train()
         torch.manual_seed(self.seed * 100_003 + epoch + 7919 * self.world.rank)  # own dropout masks per rank
         started = time.perf_counter()
