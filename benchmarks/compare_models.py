@@ -19,7 +19,6 @@ import time
 
 import numpy as np
 import pandas as pd
-import torch
 
 from param_overrides import load_with_overrides
 from rnn_sentiment.core import cli, paths
@@ -30,7 +29,7 @@ from rnn_sentiment.model.batching import Batcher
 from rnn_sentiment.model.network import SentimentClassifier
 from rnn_sentiment.model.predictor import Predictor
 from rnn_sentiment.text import encoding, ngrams, tokenizer, vocab
-from rnn_sentiment.training import loop
+from rnn_sentiment.training import exact_fits, loop
 
 # Hand-written short texts (not IMDB), label 1 = positive: full reviews say little about how a
 # model treats three words.
@@ -71,19 +70,14 @@ def nbsvm_reference(reviews: pd.DataFrame) -> dict:
     return {**scores, "seconds": time.perf_counter() - started, "short": short}
 
 
-@torch.inference_mode()
-def all_logits(model: SentimentClassifier, split: encoding.EncodedSplit, device: torch.device) -> np.ndarray:
+def all_logits(predictor: Predictor, split: encoding.EncodedSplit) -> np.ndarray:
     """[reviews, paths + 1]: each path's logit and the combined one, in row order."""
-    model.eval()
-    out = np.empty((len(split.lengths), model.combine.in_features + 1))
-    for batch in Batcher(split, device, with_ngrams=True).batches(256):
-        paths_ = model.path_logits(*batch.inputs)
-        out[batch.rows] = torch.cat([paths_, model.combine(paths_)], dim=1).double().cpu().numpy()
-    return out
+    scores = predictor.score_paths(split)
+    return np.column_stack([scores.path_logits, scores.logits])
 
 
-def short_logits(model: SentimentClassifier, predictor: Predictor, device: torch.device) -> np.ndarray:
-    return all_logits(model, predictor.encode_texts(list(SHORT_TEXTS)), device)
+def short_logits(predictor: Predictor) -> np.ndarray:
+    return all_logits(predictor, predictor.encode_texts(list(SHORT_TEXTS)))
 
 
 def report_short(when: str, logits: np.ndarray) -> None:
@@ -115,27 +109,29 @@ def main() -> None:
     tokens, table = vocab.read(paths.VOCAB), ngrams.read(paths.NGRAMS)
     runtime.seed_everything(config.seed)
     model = SentimentClassifier(len(tokens), len(table), config.model)
-    predictor = Predictor(model, tokens, ngrams.NgramIndex(table["ngram"]), config.encode)
+    index = ngrams.NgramIndex(table["ngram"])
+    predictor = Predictor(model, tokens, index, config.encode, device=device)
     trainer = loop.Trainer(model, config.train, config.seed, device)
     state = loop.TrainState("benchmark", "benchmark")
     started = time.perf_counter()
     if model.ngrams is not None:
-        (state.ngram_prior, state.ngram_c), _ = loop.fit_ngram_path(model, table, splits["train"], splits["val"],
-                                                                    config.train.ngram_c, config.train.ngram_prior)
+        (state.ngram_prior, state.ngram_c), _ = exact_fits.fit_ngram_path(
+            model, table, splits["train"], splits["val"], config.train.ngram_c, config.train.ngram_prior)
     ngram_seconds = time.perf_counter() - started
 
-    scored = SentimentClassifier(len(tokens), len(table), config.model).to(device)  # each epoch's weights, scored
+    scored = Predictor(SentimentClassifier(len(tokens), len(table), config.model), tokens, index, config.encode,
+                       device=device)  # each epoch's weights, scored
 
     def on_epoch(result: loop.EpochResult, state: loop.TrainState) -> None:
         print(loop.describe(result), flush=True)
-        scored.load_state_dict(trainer.classifier_state())
-        report_short(f"epoch {result.epoch}", short_logits(scored, predictor, device))
+        scored.model.load_state_dict(trainer.classifier_state())
+        report_short(f"epoch {result.epoch}", short_logits(scored))
 
     started = time.perf_counter()
     trainer.fit(Batcher(splits["train"], device), splits["val"], state, on_epoch)
     recurrent_seconds = time.perf_counter() - started
     model.load_state_dict(state.best_state)
-    logits = {name: all_logits(model, splits[name], device) for name in ("val", "test")}
+    logits = {name: all_logits(predictor, splits[name]) for name in ("val", "test")}
     labels = {name: np.asarray(splits[name].labels) for name in ("val", "test")}
     columns = ["recurrent path alone", "n-gram path alone", "combined (the pipeline's model)"]
     if model.ngrams is None:
@@ -145,7 +141,7 @@ def main() -> None:
     for i, column in enumerate(columns):
         rows.append((column, accuracy(logits["val"][:, i], labels["val"]), accuracy(logits["test"][:, i], labels["test"]),
                      seconds[column]))
-    report_short("best epoch", short_logits(model, predictor, device))
+    report_short("best epoch", short_logits(predictor))
     if not args.skip_reference:
         right = int(np.sum((reference["short"] > 0) == (np.array(list(SHORT_TEXTS.values())) == 1)))
         print(f"NBSVM-tri reference: short texts right {right}/20", flush=True)

@@ -1,5 +1,5 @@
-"""Stage evaluate: score the best model once on the test split; log metrics, plots and the registry
-decision to the model's MLflow run; then write metrics.json and the plot files."""
+"""Stage evaluate: score the best model once on the test split (each path alone too); log metrics,
+plots and the registry decision to the model's MLflow run; then write metrics.json and the plot files."""
 
 from pathlib import Path
 
@@ -10,6 +10,7 @@ import pandas as pd
 from rnn_sentiment.core import cli, files, params, paths
 from rnn_sentiment.evaluation import figures, metrics
 from rnn_sentiment.model import runtime
+from rnn_sentiment.model.network import PATHS
 from rnn_sentiment.model.predictor import LABELS, Predictor
 from rnn_sentiment.text import encoding
 from rnn_sentiment.tracking import registry, store
@@ -28,8 +29,10 @@ def main() -> None:
     store.connect(config.mlflow.experiment)
 
     labels = np.asarray(test.labels).astype(int)
-    probabilities = predictor.predict_encoded(test)
-    scores = {k: round(v, 6) for k, v in metrics.classification_metrics(labels, probabilities).items()}
+    scored = predictor.score_paths(test)
+    probabilities = scored.probabilities
+    scores = {k: round(v, 6) for k, v in {**metrics.classification_metrics(labels, probabilities),
+                                          **metrics.path_accuracies(labels, scored.path_logits, PATHS)}.items()}
     tables = {
         paths.CONFUSION: metrics.confusion_rows(labels, probabilities, LABELS),
         paths.ROC: metrics.roc_curve(labels, probabilities),

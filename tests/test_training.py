@@ -14,8 +14,9 @@ from rnn_sentiment.model.batching import Batch, Batcher
 from rnn_sentiment.model.network import SentimentClassifier
 from rnn_sentiment.text.encoding import EncodedSplit
 from rnn_sentiment.text.ngrams import log_count_ratios
-from rnn_sentiment.training import linear
+from rnn_sentiment.training import exact_fits, linear
 from rnn_sentiment.training import loop as training
+from rnn_sentiment.training.checkpoint import TrainState
 
 VOCAB = 30
 
@@ -42,7 +43,7 @@ NGRAM_TABLE = pd.DataFrame({"ngram": [str(i) for i in range(VOCAB - 2)]})
 
 def binary_bags(split: EncodedSplit) -> np.ndarray:
     """[reviews, n-grams] 0/1: which n-grams each review holds."""
-    return (training.bag_matrix(split, np.ones(VOCAB - 2)).to_dense().numpy() > 0).astype(float)
+    return (exact_fits.bag_matrix(split, np.ones(VOCAB - 2)).to_dense().numpy() > 0).astype(float)
 
 
 def count_table(train: EncodedSplit) -> pd.DataFrame:
@@ -84,7 +85,7 @@ def test_a_nan_loss_stops_naming_epoch_and_batch_and_keeps_the_last_good_checkpo
     checkpoint = tmp_path / "checkpoint.pt"
     train, val = split(200, 0), encoded(40, 1)
     first = trainer(config, epochs=1)
-    first.fit(train, val, training.TrainState("fp", "run"), on_epoch=checkpointing(first, checkpoint))
+    first.fit(train, val, TrainState("fp", "run"), on_epoch=checkpointing(first, checkpoint))
     saved = checkpoint.read_bytes()
 
     second = trainer(config, epochs=2)
@@ -112,7 +113,7 @@ def test_the_nan_batch_named_is_the_first_one_holding_the_poisoned_token(tmp_pat
                     enumerate(train.batches(config.train.batch_size, seed=seed, shuffle=True), start=1)
                     if (batch.ids == 7).any())
     with pytest.raises(PipelineError, match=f"at epoch 1, batch {expected};"):
-        run.fit(train, val, training.TrainState("fp", "run"), on_epoch=checkpointing(run, tmp_path / "checkpoint.pt"))
+        run.fit(train, val, TrainState("fp", "run"), on_epoch=checkpointing(run, tmp_path / "checkpoint.pt"))
     assert not (tmp_path / "checkpoint.pt").exists(), "no epoch finished, so no checkpoint was written"
 
 
@@ -136,7 +137,7 @@ def test_the_ngram_path_is_nb_weighted_logistic_regression_with_c_chosen_on_vali
     table = count_table(train)
     bags = binary_bags(train)
     model = SentimentClassifier(VOCAB, VOCAB - 2, config.model)
-    (prior, chosen), scores = training.fit_ngram_path(model, table, train, val, [0.01, 0.1, 1.0], [0.0])
+    (prior, chosen), scores = exact_fits.fit_ngram_path(model, table, train, val, [0.01, 0.1, 1.0], [0.0])
     assert prior == 0.0 and set(scores) == {(0.0, 0.01), (0.0, 0.1), (0.0, 1.0)}
     assert scores[prior, chosen] == max(scores.values())
 
@@ -172,11 +173,11 @@ def test_the_ngram_path_keeps_the_prior_and_c_with_the_best_validation_auc(confi
     train, val = encoded(300, 0), encoded(100, 1)
     table = count_table(train)
     model = SentimentClassifier(VOCAB, VOCAB - 2, config.model)
-    kept, scores = training.fit_ngram_path(model, table, train, val, [0.01, 1.0], [0.0, 0.5, 1.0])
+    kept, scores = exact_fits.fit_ngram_path(model, table, train, val, [0.01, 1.0], [0.0, 0.5, 1.0])
     assert set(scores) == {(prior, C) for prior in (0.0, 0.5, 1.0) for C in (0.01, 1.0)}
     assert scores[kept] == max(scores.values())
     reference = SentimentClassifier(VOCAB, VOCAB - 2, config.model)
-    assert training.fit_ngram_path(reference, table, train, val, [kept[1]], [kept[0]])[1][kept] == scores[kept]
+    assert exact_fits.fit_ngram_path(reference, table, train, val, [kept[1]], [kept[0]])[1][kept] == scores[kept]
     np.testing.assert_allclose(model.ngrams.weights.weight.detach().numpy(),
                                reference.ngrams.weights.weight.detach().numpy(), atol=1e-4)
 
@@ -186,10 +187,10 @@ def test_the_combiner_is_a_logistic_regression_on_the_validation_logits(config):
     run.model.ngrams.set(torch.ones(VOCAB - 2), torch.linspace(-1, 1, VOCAB - 2))
     val = encoded(120, 1)
     scores = run.validate(val)
-    recurrent = training.path_logits(run.scored, Batcher(val), 64, torch.device("cpu"), amp=False)
+    recurrent = training.logits_in_row_order(run.scored, Batcher(val), 64, torch.device("cpu"), amp=False)
     ngram = run.model.ngrams(torch.from_numpy(val.ngram_ids).long(), torch.from_numpy(val.ngram_offsets)).detach().numpy()
     features = np.stack([recurrent, ngram], axis=1)
-    reference = LogisticRegression(C=training.COMBINER_C, tol=1e-10, max_iter=10_000).fit(features, val.labels)
+    reference = LogisticRegression(C=exact_fits.COMBINER_C, tol=1e-10, max_iter=10_000).fit(features, val.labels)
     np.testing.assert_allclose(run.model.combine.weight.detach().numpy()[0], reference.coef_[0], rtol=1e-2)
     assert scores["accuracy"] == pytest.approx(np.mean(reference.predict(features) == val.labels))
     assert scores["recurrent_accuracy"] == pytest.approx(np.mean((recurrent > 0) == val.labels))
@@ -201,7 +202,7 @@ def test_a_path_that_would_get_a_negative_weight_is_left_out_of_the_combiner(con
     labels = rng.integers(0, 2, 200)
     useful = (labels * 2 - 1) * 2.0 + rng.normal(size=200)
     misleading = -useful + rng.normal(size=200)  # would get a negative weight
-    combined = training.fit_combiner(model, np.stack([misleading, useful], axis=1), labels)
+    combined = exact_fits.fit_combiner(model, np.stack([misleading, useful], axis=1), labels)
     weights = model.combine.weight.detach().numpy()[0]
     assert weights[0] == 0 and weights[1] > 0
     assert np.mean((combined > 0) == labels) == pytest.approx(np.mean((useful > 0) == labels), abs=0.02)
@@ -214,7 +215,7 @@ def test_weight_averaging_warms_up_then_keeps_the_moving_average_of_every_step(t
     steps = []
     run.optimizer.register_step_post_hook(
         lambda optimizer, args, kwargs: steps.append([p.detach().clone() for p in run.model.recurrent.parameters()]))
-    state = run.fit(train, val, training.TrainState("fp", "run"), on_epoch=no_op)
+    state = run.fit(train, val, TrainState("fp", "run"), on_epoch=no_op)
 
     assert len(steps) == 6
     expected = steps[0]
@@ -226,7 +227,7 @@ def test_weight_averaging_warms_up_then_keeps_the_moving_average_of_every_step(t
         torch.testing.assert_close(got, want, msg=name)
         torch.testing.assert_close(state.best_state[f"recurrent.{name}"], want, msg=name)
     assert not torch.equal(run.model.recurrent.head.weight, run.scored.head.weight), "raw weights go on unaveraged"
-    recurrent = training.path_logits(run.scored, Batcher(val), 32, torch.device("cpu"), amp=False)
+    recurrent = training.logits_in_row_order(run.scored, Batcher(val), 32, torch.device("cpu"), amp=False)
     assert state.history[0].val_recurrent_accuracy == np.mean((recurrent > 0) == val.labels), \
         "validation scores the averaged weights"
 
@@ -235,7 +236,7 @@ def test_a_short_run_is_not_held_near_its_initial_weights(config):
     """Averaging with decay 0.997 over 15 steps alone would keep 96% of the initial weights."""
     run = trainer(with_train(config, ema_decay=0.997), 1)
     initial = [p.detach().clone() for p in run.model.recurrent.parameters()]
-    run.fit(split(120, 0), encoded(16, 1), training.TrainState("fp", "run"), on_epoch=no_op)
+    run.fit(split(120, 0), encoded(16, 1), TrainState("fp", "run"), on_epoch=no_op)
     def distance(params):
         return torch.sqrt(sum(((p - i) ** 2).sum() for p, i in zip(params, initial))).item()
     assert distance(run.scored.parameters()) > 0.5 * distance(run.model.recurrent.parameters())
@@ -246,10 +247,10 @@ def test_resume_continues_to_the_same_weights_as_an_uninterrupted_run(tmp_path, 
     config = with_train(config, ema_decay=ema_decay)
     train, val = split(120, 0), encoded(30, 1)
     whole = trainer(config, epochs=3)
-    whole_state = whole.fit(train, val, training.TrainState("fp", "run"), on_epoch=no_op)
+    whole_state = whole.fit(train, val, TrainState("fp", "run"), on_epoch=no_op)
 
     part = trainer(config, epochs=1)
-    part.fit(train, val, training.TrainState("fp", "run"), on_epoch=checkpointing(part, tmp_path / "b.pt"))
+    part.fit(train, val, TrainState("fp", "run"), on_epoch=checkpointing(part, tmp_path / "b.pt"))
     rest = trainer(config, epochs=3)
     rest_state = rest.fit(train, val, rest.resume(tmp_path / "b.pt", "fp"), on_epoch=no_op)
 
@@ -262,7 +263,7 @@ def test_resume_continues_to_the_same_weights_as_an_uninterrupted_run(tmp_path, 
 
 def test_a_checkpoint_of_other_params_or_data_is_not_resumed(tmp_path, config):
     run = trainer(config, epochs=1)
-    run.fit(split(40, 0), encoded(10, 1), training.TrainState("fingerprint-a", "run"),
+    run.fit(split(40, 0), encoded(10, 1), TrainState("fingerprint-a", "run"),
             on_epoch=checkpointing(run, tmp_path / "c.pt"))
     assert trainer(config, epochs=2).resume(tmp_path / "c.pt", "fingerprint-b") is None
     assert trainer(config, epochs=2).resume(tmp_path / "c.pt", "fingerprint-a") is not None

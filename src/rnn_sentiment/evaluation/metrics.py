@@ -24,6 +24,12 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dic
     return {name: float(value) for name, value in scores.items()}
 
 
+def path_accuracies(labels: np.ndarray, path_logits: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:
+    """``{name}_accuracy`` of each path alone, from its logits [reviews, paths] at threshold 0."""
+    return {f"{name}_accuracy": float(np.mean((path_logits[:, i] > 0) == (labels == 1)))
+            for i, name in enumerate(names[:path_logits.shape[1]])}
+
+
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     """NaN, with scikit-learn's UndefinedMetricWarning, where ``labels`` hold one class."""
     return float(metrics.roc_auc_score(labels, scores))

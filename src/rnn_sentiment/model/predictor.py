@@ -1,5 +1,6 @@
 """Raw text in, positive-class probabilities out: what predict, evaluate and the served model share."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,14 @@ LABELS = ("negative", "positive")
 # An empty or whitespace-only review has no evidence either way: it is answered, not refused or
 # dropped, so a batch keeps one row per review.
 EMPTY_LABEL, EMPTY_PROBABILITY = "empty", 0.5
+RETRAIN = "retrain it with `dvc repro train`"
+
+
+@dataclass
+class PathScores:
+    path_logits: np.ndarray  # [reviews, paths]: the recurrent path's logit, then the n-gram path's (when on)
+    logits: np.ndarray  # [reviews]: the combined model's
+    probabilities: np.ndarray  # [reviews]: the combined model's P(positive)
 
 
 class Predictor:
@@ -37,9 +46,14 @@ class Predictor:
 
     @classmethod
     def load(cls, path: str | Path, device: torch.device = torch.device("cpu")) -> "Predictor":
-        bundle = torch_files.load_bundle(Path(path))
+        path = Path(path)
+        bundle = torch_files.load_bundle(path)
+        torch_files.check_layout(path, "model bundle's params", ModelParams.model_fields, bundle["model"], RETRAIN)
         model = SentimentClassifier(len(bundle["vocab"]), len(bundle["ngrams"]), ModelParams(**bundle["model"]))
+        torch_files.check_layout(path, "model bundle's weights", model.state_dict(), bundle["state_dict"], RETRAIN)
         model.load_state_dict(bundle["state_dict"])
+        torch_files.check_layout(path, "model bundle's encode settings", EncodeParams.model_fields, bundle["encode"],
+                                 RETRAIN)
         return cls(model, pd.Index(bundle["vocab"]), NgramIndex(bundle["ngrams"]), EncodeParams(**bundle["encode"]),
                    device=device)
 
@@ -58,6 +72,21 @@ class Predictor:
             logits = self.model(*batch.inputs)
             probabilities[batch.rows] = torch.sigmoid(logits.float()).cpu().numpy()
         return probabilities
+
+    @torch.inference_mode()
+    def score_paths(self, split: encoding.EncodedSplit) -> "PathScores":
+        """Each path's logit and the combined one, with the combined probability (as ``predict_encoded``
+        gives it), in the split's row order: one forward pass."""
+        paths = self.model.ngrams is not None
+        scores = PathScores(np.empty((len(split.lengths), 1 + paths)), np.empty(len(split.lengths)),
+                            np.empty(len(split.lengths)))
+        for batch in Batcher(split, self.device, with_ngrams=True).batches(self.batch_size):
+            path_logits = self.model.path_logits(*batch.inputs)
+            logits = self.model.combine(path_logits).squeeze(-1)  # the model's forward, its parts kept
+            scores.path_logits[batch.rows] = path_logits.double().cpu().numpy()
+            scores.logits[batch.rows] = logits.double().cpu().numpy()
+            scores.probabilities[batch.rows] = torch.sigmoid(logits.float()).cpu().numpy()
+        return scores
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         if not len(texts):

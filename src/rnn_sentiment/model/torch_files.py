@@ -16,6 +16,7 @@ from rnn_sentiment.core.files import atomic_path
 from rnn_sentiment.core.params import EncodeParams
 
 BUNDLE_FORMAT = "rnn-sentiment/2"
+SHOWN = 5  # keys named when a layout differs
 
 
 def save(path: Path, content: dict) -> None:
@@ -39,6 +40,17 @@ def load(path: Path, what: str = "checkpoint") -> dict:
     if not isinstance(content, dict):
         raise PipelineError(f"{path}: not a {what} of this project; refused to load it")
     return content
+
+
+def check_layout(path: Path, what: str, expected, found, remedy: str) -> None:
+    """Refuse, in one line naming the keys that differ, a file whose ``what`` holds other keys than
+    this code's layout ``expected``: one written by an older (or newer) version of the model."""
+    missing, unknown = [k for k in expected if k not in found], [k for k in found if k not in expected]
+    if missing or unknown:
+        differs = "; ".join(f"{name}: {', '.join(map(str, keys[:SHOWN]))}" + (f" (+{len(keys) - SHOWN} more)"
+                                                                            if len(keys) > SHOWN else "")
+                            for name, keys in (("missing", missing), ("unknown", unknown)) if keys)
+        raise PipelineError(f"{path}: {what} of another model layout ({differs}); {remedy}")
 
 
 def save_bundle(path: Path, model: torch.nn.Module, vocab: pd.Index, ngrams: list[str], encode: EncodeParams) -> None:

@@ -1,6 +1,6 @@
-"""Training the classifier: the n-gram path fitted once, then the epoch loop of the recurrent path
-(bucketed batches, gradient clipping, weight averaging, early stopping), the two combined after
-every epoch by a logistic regression on validation, the best epoch kept by validation ROC AUC.
+"""The epoch loop of the recurrent path (bucketed batches, gradient clipping, weight averaging,
+early stopping), once the n-gram path is fitted (exact_fits.py); the two are combined after every
+epoch by a logistic regression on validation, the best epoch kept by validation ROC AUC.
 
 Every epoch reseeds from (seed, epoch), so a run resumed from the checkpoint of epoch k follows
 exactly the path of an uninterrupted run: same batches, same dropout masks, same metrics.
@@ -8,13 +8,11 @@ exactly the path of an uninterrupted run: same batches, same dropout masks, same
 
 import sys
 import time
-import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
@@ -23,46 +21,27 @@ from tqdm import tqdm
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.core.params import TrainParams
 from rnn_sentiment.evaluation.metrics import classification_metrics
-from rnn_sentiment.model import torch_files
 from rnn_sentiment.model.batching import Batcher, crop_windows
 from rnn_sentiment.model.network import SentimentClassifier
 from rnn_sentiment.text.encoding import EncodedSplit
-from rnn_sentiment.text.ngrams import log_count_ratios
-from rnn_sentiment.training import linear
+from rnn_sentiment.training import checkpoint
+from rnn_sentiment.training.checkpoint import EpochResult, TrainState
 from rnn_sentiment.training.distributed import World, all_sum
+from rnn_sentiment.training.exact_fits import fit_combiner
 
 CHECK_EVERY = 50  # batches between loss checks: each check waits for the GPU once
-COMBINER_C = 100.0  # the combiner's three weights barely need regularising; this keeps them finite
-NORM_FLOOR = 1e-12
 # At or below this best validation ROC AUC the model is guessing: chance is 0.5, and a model that learned
 # nothing stays within about 0.035 of it on IMDB's 2,500 validation reviews (3 standard deviations).
 CHANCE_ROC_AUC = 0.55
 
 
 @dataclass
-class EpochResult:
-    epoch: int
-    train_loss: float  # the recurrent path's, on the (augmented) training batches
-    train_accuracy: float
-    val_loss: float  # the combined model's, from here on
-    val_accuracy: float
-    val_roc_auc: float
-    val_recurrent_accuracy: float  # the recurrent path alone
+class EpochPass:
+    """One pass over the training split, summed over every rank."""
+    loss: float
+    accuracy: float
     seconds: float
-    tokens_per_second: float
-
-
-@dataclass
-class TrainState:
-    """Everything needed to continue after a kill: saved when training starts and after every epoch."""
-    fingerprint: str
-    run_id: str
-    history: list[EpochResult] = field(default_factory=list)
-    best_epoch: int = 0
-    best_val_roc_auc: float = -1.0
-    best_state: dict | None = None  # the whole classifier at the best epoch
-    ngram_c: float = 0.0  # C the n-gram path was fitted with (0: no n-gram path)
-    ngram_prior: float = 0.0  # and the prior its weights were pulled toward
+    tokens: int
 
 
 def ema_with_warmup(decay: float) -> Callable:
@@ -79,38 +58,8 @@ def _autocast(device: torch.device, amp: bool):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda")
 
 
-def bag_matrix(split: EncodedSplit, ratios: np.ndarray) -> torch.Tensor:
-    """A split's n-gram bags as a sparse CSR matrix [reviews, features]: each present n-gram holds
-    its ratio, and each row has unit L2 norm (what NgramPath computes)."""
-    columns = np.array(split.ngram_ids, dtype=np.int64)
-    offsets = np.array(split.ngram_offsets, dtype=np.int64)
-    values = ratios[columns]
-    norms = np.sqrt(np.add.reduceat(values ** 2, offsets[:-1]) if len(values) else np.zeros(len(offsets) - 1))
-    norms[np.diff(offsets) == 0] = 1.0  # an empty bag (reduceat's value there is meaningless)
-    values = values / np.repeat(np.maximum(norms, NORM_FLOOR), np.diff(offsets))
-    warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-    return torch.sparse_csr_tensor(torch.from_numpy(offsets), torch.from_numpy(columns),
-                                   torch.from_numpy(values.astype(np.float32)),
-                                   size=(len(split.lengths), len(ratios)), check_invariants=False)
-
-
-def fit_ngram_path(model: SentimentClassifier, table: pd.DataFrame, train: EncodedSplit, val: EncodedSplit,
-                   grid: list[float], priors: list[float]) -> tuple[tuple[float, float], dict[tuple[float, float], float]]:
-    """Logistic regression, without a bias, on the training bags scaled by NB ratios and
-    normalised per review, its penalty pulling each weight toward a prior (0: plain ridge; 1: the
-    weights of naive Bayes itself, which NBSVM interpolates toward); prior and C chosen on
-    validation ROC AUC. Stored in ``model.ngrams``. Returns the (prior, C) kept and each pair's
-    validation AUC."""
-    ratios = log_count_ratios(table)
-    fitted, scores = linear.fit_on_grid(bag_matrix(train, ratios), np.asarray(train.labels),
-                                        bag_matrix(val, ratios), np.asarray(val.labels), grid, priors,
-                                        intercept=False)
-    model.ngrams.set(torch.from_numpy(ratios), fitted.weight)
-    return (fitted.prior, fitted.C), scores
-
-
 @torch.inference_mode()
-def path_logits(model: nn.Module, data: Batcher, batch_size: int, device: torch.device, amp: bool) -> np.ndarray:
+def logits_in_row_order(model: nn.Module, data: Batcher, batch_size: int, device: torch.device, amp: bool) -> np.ndarray:
     """``model``'s logit for every row of ``data``, in row order."""
     model.eval()
     logits = torch.empty(len(data), dtype=torch.float32, device=device)
@@ -120,29 +69,9 @@ def path_logits(model: nn.Module, data: Batcher, batch_size: int, device: torch.
     return logits.double().cpu().numpy()
 
 
-def fit_combiner(model: SentimentClassifier, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Fit ``model.combine`` on the paths' validation logits [reviews, paths]; return its logits.
-
-    A path's weight is never negative: on a small validation split a path that has learned little
-    (one epoch on a few thousand reviews) can get a large negative weight that only fits noise.
-    Such a path is left out (weight 0) and the others refitted."""
-    kept = list(range(logits.shape[1]))
-    while True:
-        fitted = linear.fit(torch.from_numpy(logits[:, kept]), labels, COMBINER_C)
-        if (fitted.weight >= 0).all() or len(kept) == 1:
-            break
-        kept.pop(int(fitted.weight.argmin()))
-    weights = np.zeros(logits.shape[1])
-    weights[kept] = fitted.weight.numpy()
-    with torch.no_grad():
-        model.combine.weight.copy_(torch.from_numpy(weights).float().unsqueeze(0))
-        model.combine.bias.fill_(fitted.bias)
-    return logits @ weights + fitted.bias
-
-
 class Trainer:
     """Trains ``model.recurrent``; the same code runs on every data-parallel rank. ``model.ngrams``
-    must be fitted first (``fit_ngram_path``); validation scores the combined model."""
+    must be fitted first (``exact_fits.fit_ngram_path``); validation scores the combined model."""
 
     def __init__(self, model: SentimentClassifier, config: TrainParams, seed: int, device: torch.device,
                  world: World = World()):
@@ -167,35 +96,16 @@ class Trainer:
         """The recurrent weights that validation scores and the best checkpoint keeps."""
         return self.averaged.module if self.averaged else self.model.recurrent
 
-    def resume(self, checkpoint: Path, fingerprint: str) -> TrainState | None:
-        """The saved state if it belongs to these exact params and data, else None."""
-        if not checkpoint.exists():
-            return None
-        saved = torch_files.load(checkpoint)
-        if saved.get("fingerprint") != fingerprint:
-            return None
-        self.model.load_state_dict(saved["model"])
-        self.optimizer.load_state_dict(saved["optimizer"])
-        if self.averaged:
-            self.averaged.load_state_dict(saved["averaged"])
-        return TrainState(fingerprint, saved["run_id"], [EpochResult(**h) for h in saved["history"]],
-                          saved["best_epoch"], saved["best_val_roc_auc"], saved["best_state"], saved["ngram_c"],
-                          saved["ngram_prior"])
+    def resume(self, path: Path, fingerprint: str) -> TrainState | None:
+        """The checkpoint's state, loaded into this trainer, if it belongs to these exact params and data."""
+        return checkpoint.resume(path, fingerprint, self.model, self.optimizer, self.averaged)
 
-    def save(self, checkpoint: Path, state: TrainState) -> None:
-        torch_files.save(checkpoint, {
-            "fingerprint": state.fingerprint, "run_id": state.run_id,
-            "history": [asdict(h) for h in state.history],
-            "best_epoch": state.best_epoch, "best_val_roc_auc": state.best_val_roc_auc,
-            "best_state": state.best_state, "ngram_c": state.ngram_c,
-            "ngram_prior": state.ngram_prior,
-            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "averaged": self.averaged.state_dict() if self.averaged else None,
-        })
+    def save(self, path: Path, state: TrainState) -> None:
+        checkpoint.save(path, state, self.model, self.optimizer, self.averaged)
 
-    def train_epoch(self, train: Batcher, epoch: int) -> tuple[float, float, float, int]:
-        """One pass over train: (loss, accuracy, seconds, tokens). Losses stay on the device and
-        are checked every CHECK_EVERY batches, so the GPU is never stalled for a per-batch ``.item()``."""
+    def train_epoch(self, train: Batcher, epoch: int) -> EpochPass:
+        """One pass over train. Losses stay on the device and are checked every CHECK_EVERY batches,
+        so the GPU is never stalled for a per-batch ``.item()``."""
         self.model.train()
         torch.manual_seed(self.seed * 100_003 + epoch + 7919 * self.world.rank)  # own dropout masks per rank
         started = time.perf_counter()
@@ -209,12 +119,12 @@ class Trainer:
         losses = torch.zeros(total, dtype=torch.float32, device=self.device)
         correct = torch.zeros((), dtype=torch.int64, device=self.device)
         checked, tokens, seen = 0, 0, 0
-        crops = np.random.default_rng([self.seed, epoch, world.rank])
+        crop_rng = np.random.default_rng([self.seed, epoch, world.rank])
         progress = tqdm(batches, total=total, desc=f"epoch {epoch}", unit="batch", file=sys.stderr,
                         mininterval=2.0, leave=False, disable=None)
         for number, batch in enumerate(progress, start=1):
             if self.config.crop_share > 0:
-                batch = crop_windows(batch, train.length_array[batch.rows], self.config.crop_share, crops)
+                batch = crop_windows(batch, train.length_array[batch.rows], self.config.crop_share, crop_rng)
             with _autocast(self.device, self.config.amp):
                 logits = self.network(batch.ids, batch.lengths).float()
             loss = nn.functional.binary_cross_entropy_with_logits(logits, batch.labels)
@@ -237,7 +147,8 @@ class Trainer:
                                              torch.tensor(seen, dtype=torch.float64, device=self.device),
                                              torch.tensor(tokens, dtype=torch.float64, device=self.device)]))
         loss_sum, correct_sum, seen_sum, token_sum = totals.tolist()
-        return loss_sum / seen_sum, correct_sum / seen_sum, time.perf_counter() - started, int(token_sum)
+        return EpochPass(loss=loss_sum / seen_sum, accuracy=correct_sum / seen_sum,
+                         seconds=time.perf_counter() - started, tokens=int(token_sum))
 
     @staticmethod
     def _check_finite(losses: torch.Tensor, epoch: int, offset: int) -> None:
@@ -251,15 +162,15 @@ class Trainer:
         """Combine the averaged recurrent path with the n-gram path on validation (fitting
         ``model.combine`` there) and score the result."""
         labels = np.asarray(val.labels).astype(np.int64)
-        recurrent = path_logits(self.scored, Batcher(val, self.device), self.config.batch_size * 4, self.device,
+        recurrent = logits_in_row_order(self.scored, Batcher(val, self.device), self.config.batch_size * 4, self.device,
                                 self.config.amp)
         columns = [recurrent]
         if self.model.ngrams is not None:
             if self._ngram_logits is None:  # the n-gram path is fixed: its logits once
                 with torch.inference_mode():
-                    bags = (torch.from_numpy(np.array(part, dtype=np.int64)).to(self.device)
-                            for part in (val.ngram_ids, val.ngram_offsets))
-                    self._ngram_logits = self.model.ngrams(*bags).double().cpu().numpy()
+                    ngram_ids, ngram_offsets = (torch.from_numpy(np.array(part, dtype=np.int64)).to(self.device)
+                                                for part in (val.ngram_ids, val.ngram_offsets))
+                    self._ngram_logits = self.model.ngrams(ngram_ids, ngram_offsets).double().cpu().numpy()
             columns.append(self._ngram_logits)
         combined = fit_combiner(self.model, np.stack(columns, axis=1), labels)
         scores = classification_metrics(labels, 1 / (1 + np.exp(-combined)))
@@ -279,10 +190,12 @@ class Trainer:
         for epoch in range(len(state.history) + 1, self.config.epochs + 1):
             if epoch - state.best_epoch > self.config.patience and state.best_epoch:
                 break
-            train_loss, train_acc, seconds, tokens = self.train_epoch(train, epoch)
+            trained = self.train_epoch(train, epoch)
             scores = self.validate(val)
-            result = EpochResult(epoch, train_loss, train_acc, scores["loss"], scores["accuracy"], scores["roc_auc"],
-                                 scores["recurrent_accuracy"], seconds, tokens / seconds)
+            result = EpochResult(epoch=epoch, train_loss=trained.loss, train_accuracy=trained.accuracy,
+                                 val_loss=scores["loss"], val_accuracy=scores["accuracy"], val_roc_auc=scores["roc_auc"],
+                                 val_recurrent_accuracy=scores["recurrent_accuracy"], seconds=trained.seconds,
+                                 tokens_per_second=trained.tokens / trained.seconds)
             state.history.append(result)
             if result.val_roc_auc > state.best_val_roc_auc:
                 state.best_epoch, state.best_val_roc_auc = epoch, result.val_roc_auc
