@@ -19,8 +19,8 @@ import time
 
 import numpy as np
 import pandas as pd
-
 from param_overrides import load_with_overrides
+
 from rnn_sentiment.core import cli, paths
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.evaluation.metrics import classification_metrics
@@ -34,10 +34,25 @@ from rnn_sentiment.training import exact_fits, loop
 # Hand-written short texts (not IMDB), label 1 = positive: full reviews say little about how a
 # model treats three words.
 SHORT_TEXTS = {
-    "This is great!": 1, "I hate it": 0, "I love it": 1, "I hated it": 0, "This is terrible": 0,
-    "I loved it": 1, "Awful movie": 0, "Great film": 1, "Worst movie ever": 0, "Best movie ever": 1,
-    "Boring": 0, "Brilliant": 1, "A waste of time": 0, "A masterpiece": 1, "Terrible acting": 0,
-    "Wonderful performances": 1, "I did not like it": 0, "I enjoyed it": 1, "Do not watch this": 0,
+    "This is great!": 1,
+    "I hate it": 0,
+    "I love it": 1,
+    "I hated it": 0,
+    "This is terrible": 0,
+    "I loved it": 1,
+    "Awful movie": 0,
+    "Great film": 1,
+    "Worst movie ever": 0,
+    "Best movie ever": 1,
+    "Boring": 0,
+    "Brilliant": 1,
+    "A waste of time": 0,
+    "A masterpiece": 1,
+    "Terrible acting": 0,
+    "Wonderful performances": 1,
+    "I did not like it": 0,
+    "I enjoyed it": 1,
+    "Do not watch this": 0,
     "You must see this": 1,
 }
 
@@ -51,20 +66,36 @@ def nbsvm_reference(reviews: pd.DataFrame) -> dict:
     from sklearn.linear_model import LogisticRegression
 
     started = time.perf_counter()
-    texts = {s: tokenizer.tokenize_series(reviews.loc[reviews["split"] == s, "text"]).tolist()
-             for s in ("train", "val", "test")}
-    labels = {s: reviews.loc[reviews["split"] == s, "label"].to_numpy() for s in ("train", "val", "test")}
+    texts = {
+        s: tokenizer.tokenize_series(reviews.loc[reviews["split"] == s, "text"]).tolist()
+        for s in ("train", "val", "test")
+    }
+    labels = {
+        s: reviews.loc[reviews["split"] == s, "label"].to_numpy() for s in ("train", "val", "test")
+    }
     # documents arrive as token lists: sklearn only forms the n-grams
-    vectorizer = CountVectorizer(ngram_range=(1, 3), binary=True, max_features=800_000, preprocessor=list,
-                                 tokenizer=list, lowercase=False, token_pattern=None)
+    vectorizer = CountVectorizer(
+        ngram_range=(1, 3),
+        binary=True,
+        max_features=800_000,
+        preprocessor=list,
+        tokenizer=list,
+        lowercase=False,
+        token_pattern=None,
+    )
     train = vectorizer.fit_transform(texts["train"])
     p = 1 + np.asarray(train[labels["train"] == 1].sum(axis=0)).ravel()
     q = 1 + np.asarray(train[labels["train"] == 0].sum(axis=0)).ravel()
     ratios = np.log((p / p.sum()) / (q / q.sum()))
     model = LogisticRegression(C=0.1, dual=True, solver="liblinear", max_iter=1000)
     model.fit(train.multiply(ratios).tocsr(), labels["train"])
-    scores = {s: accuracy(model.decision_function(vectorizer.transform(texts[s]).multiply(ratios).tocsr()), labels[s])
-              for s in ("val", "test")}
+    scores = {
+        s: accuracy(
+            model.decision_function(vectorizer.transform(texts[s]).multiply(ratios).tocsr()),
+            labels[s],
+        )
+        for s in ("val", "test")
+    }
     short_tokens = tokenizer.tokenize_series(pd.Series(list(SHORT_TEXTS))).tolist()
     short = model.decision_function(vectorizer.transform(short_tokens).multiply(ratios).tocsr())
     return {**scores, "seconds": time.perf_counter() - started, "short": short}
@@ -82,28 +113,47 @@ def short_logits(predictor: Predictor) -> np.ndarray:
 
 def report_short(when: str, logits: np.ndarray) -> None:
     right = (logits > 0) == (np.array(list(SHORT_TEXTS.values()))[:, None] == 1)
-    names = ["recurrent", "n-gram", "combined"] if logits.shape[1] == 3 else ["recurrent", "combined"]
+    names = (
+        ["recurrent", "n-gram", "combined"] if logits.shape[1] == 3 else ["recurrent", "combined"]
+    )
     counts = ", ".join(f"{name} {int(right[:, i].sum())}/20" for i, name in enumerate(names))
     hate = list(SHORT_TEXTS).index("I hate it")
-    print(f"{when}: short texts right: {counts}; 'I hate it' P(positive) {1 / (1 + np.exp(-logits[hate, -1])):.3f}",
-          flush=True)
+    print(
+        f"{when}: short texts right: {counts}; 'I hate it' P(positive) {1 / (1 + np.exp(-logits[hate, -1])):.3f}",
+        flush=True,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE")
-    parser.add_argument("--skip-reference", action="store_true", help="without the scikit-learn NBSVM row")
+    parser.add_argument(
+        "--skip-reference", action="store_true", help="without the scikit-learn NBSVM row"
+    )
     args = parser.parse_args()
     config = load_with_overrides(args.set)
-    missing = [str(path) for path in (paths.REVIEWS, paths.VOCAB, paths.NGRAMS, paths.ENCODED) if not path.exists()]
+    missing = [
+        str(path)
+        for path in (paths.REVIEWS, paths.VOCAB, paths.NGRAMS, paths.ENCODED)
+        if not path.exists()
+    ]
     if missing:
         raise PipelineError(f"{', '.join(missing)}: missing; run `dvc repro encode` first")
     runtime.configure_threads(config.train.threads)
     device = runtime.choose_device(config.train.device)
     rows = []
     if not args.skip_reference:
-        reference = nbsvm_reference(pd.read_parquet(paths.REVIEWS, columns=["text", "label", "split"]))
-        rows.append(("NBSVM-tri, scikit-learn (reference)", reference["val"], reference["test"], reference["seconds"]))
+        reference = nbsvm_reference(
+            pd.read_parquet(paths.REVIEWS, columns=["text", "label", "split"])
+        )
+        rows.append(
+            (
+                "NBSVM-tri, scikit-learn (reference)",
+                reference["val"],
+                reference["test"],
+                reference["seconds"],
+            )
+        )
 
     splits = {name: encoding.load(paths.ENCODED, name) for name in encoding.SPLITS}
     tokens, table = vocab.read(paths.VOCAB), ngrams.read(paths.NGRAMS)
@@ -116,11 +166,22 @@ def main() -> None:
     started = time.perf_counter()
     if model.ngrams is not None:
         (state.ngram_prior, state.ngram_c), _ = exact_fits.fit_ngram_path(
-            model, table, splits["train"], splits["val"], config.train.ngram_c, config.train.ngram_prior)
+            model,
+            table,
+            splits["train"],
+            splits["val"],
+            config.train.ngram_c,
+            config.train.ngram_prior,
+        )
     ngram_seconds = time.perf_counter() - started
 
-    scored = Predictor(SentimentClassifier(len(tokens), len(table), config.model), tokens, index, config.encode,
-                       device=device)  # each epoch's weights, scored
+    scored = Predictor(
+        SentimentClassifier(len(tokens), len(table), config.model),
+        tokens,
+        index,
+        config.encode,
+        device=device,
+    )  # each epoch's weights, scored
 
     def on_epoch(result: loop.EpochResult, state: loop.TrainState) -> None:
         print(loop.describe(result), flush=True)
@@ -136,18 +197,29 @@ def main() -> None:
     columns = ["recurrent path alone", "n-gram path alone", "combined (the pipeline's model)"]
     if model.ngrams is None:
         columns = [columns[0], columns[2]]
-    seconds = {"recurrent path alone": recurrent_seconds, "n-gram path alone": ngram_seconds,
-               "combined (the pipeline's model)": recurrent_seconds + ngram_seconds}
+    seconds = {
+        "recurrent path alone": recurrent_seconds,
+        "n-gram path alone": ngram_seconds,
+        "combined (the pipeline's model)": recurrent_seconds + ngram_seconds,
+    }
     for i, column in enumerate(columns):
-        rows.append((column, accuracy(logits["val"][:, i], labels["val"]), accuracy(logits["test"][:, i], labels["test"]),
-                     seconds[column]))
+        rows.append(
+            (
+                column,
+                accuracy(logits["val"][:, i], labels["val"]),
+                accuracy(logits["test"][:, i], labels["test"]),
+                seconds[column],
+            )
+        )
     report_short("best epoch", short_logits(predictor))
     if not args.skip_reference:
         right = int(np.sum((reference["short"] > 0) == (np.array(list(SHORT_TEXTS.values())) == 1)))
         print(f"NBSVM-tri reference: short texts right {right}/20", flush=True)
     combined = classification_metrics(labels["test"], 1 / (1 + np.exp(-logits["test"][:, -1])))
-    print(f"\nbest epoch {state.best_epoch} of {len(state.history)}, n-gram prior {state.ngram_prior:g} "
-          f"C {state.ngram_c:g}, combined test ROC AUC {combined['roc_auc']:.4f} ({', '.join(args.set) or 'params.yaml'})")
+    print(
+        f"\nbest epoch {state.best_epoch} of {len(state.history)}, n-gram prior {state.ngram_prior:g} "
+        f"C {state.ngram_c:g}, combined test ROC AUC {combined['roc_auc']:.4f} ({', '.join(args.set) or 'params.yaml'})"
+    )
     print(f"{'model':40s} {'val acc':>8s} {'test acc':>8s} {'seconds':>8s}")
     for name, val, test, secs in rows:
         print(f"{name:40s} {val:8.2%} {test:8.2%} {secs:8.0f}")

@@ -24,9 +24,14 @@ def main() -> None:
     print(f"{len(train):,} training reviews ({int(train['label'].sum()):,} positive)")
     for phrase in args.phrases:
         found = joined.str.contains(" " + " ".join(tokenize(phrase)) + " ", regex=False)
-        positive, negative = int(train["label"][found].sum()), int((1 - train["label"][found]).sum())
+        positive, negative = (
+            int(train["label"][found].sum()),
+            int((1 - train["label"][found]).sum()),
+        )
         share = positive / max(positive + negative, 1)
-        print(f"{phrase!r}: {negative:,} negative, {positive:,} positive reviews ({share:.0%} positive)")
+        print(
+            f"{phrase!r}: {negative:,} negative, {positive:,} positive reviews ({share:.0%} positive)"
+        )
 
 
 if __name__ == "__main__":

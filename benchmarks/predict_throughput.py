@@ -37,10 +37,18 @@ def main() -> None:
     config = params.load()
     runtime.configure_threads(config.train.threads)
     predictor = Predictor.load(paths.MODEL)
-    texts = (pd.read_parquet(paths.REVIEWS, columns=["text", "split"]).query("split == 'test'")["text"]
-             .sample(n=args.reviews, random_state=config.seed).tolist())
-    batches = [batch.inputs for batch in
-               Batcher(predictor.encode_texts(texts), with_ngrams=True).batches(predictor.batch_size)]
+    texts = (
+        pd.read_parquet(paths.REVIEWS, columns=["text", "split"])
+        .query("split == 'test'")["text"]
+        .sample(n=args.reviews, random_state=config.seed)
+        .tolist()
+    )
+    batches = [
+        batch.inputs
+        for batch in Batcher(predictor.encode_texts(texts), with_ngrams=True).batches(
+            predictor.batch_size
+        )
+    ]
 
     @torch.inference_mode()
     def bare_forward() -> None:

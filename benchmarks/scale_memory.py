@@ -32,8 +32,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
-
 from param_overrides import apply_overrides
+
 from rnn_sentiment.core import cli, params
 from rnn_sentiment.data import sources
 
@@ -41,13 +41,21 @@ REPO = Path(__file__).resolve().parents[1]
 STAGES = ("ingest", "prepare_vocab", "encode", "train")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 ROW_GROUP = 5000
-DEFAULT_SET = ["train.epochs=1", "model.embed_dim=32", "model.hidden_dim=32", "model.bidirectional=false",
-               "train.batch_size=256", "train.crop_share=0.0"]
+DEFAULT_SET = [
+    "train.epochs=1",
+    "model.embed_dim=32",
+    "model.hidden_dim=32",
+    "model.bidirectional=false",
+    "train.batch_size=256",
+    "train.crop_share=0.0",
+]
 
 
 def sentences_by_label(train: pd.DataFrame) -> tuple[dict[int, np.ndarray], np.ndarray]:
     """Per label, every training sentence; and each review's sentence count."""
-    pieces = train["text"].str.replace("<br />", " ", regex=False).str.strip().str.split(SENTENCE_END)
+    pieces = (
+        train["text"].str.replace("<br />", " ", regex=False).str.strip().str.split(SENTENCE_END)
+    )
     pools = {}
     for label in (0, 1):
         sentences = pieces[train["label"] == label].explode().str.strip()
@@ -72,12 +80,28 @@ def write_corpus(imdb: pd.DataFrame, scale: int, path: Path, seed: int) -> int:
                 pool = pools[labels[model]]
                 texts.append(" ".join(pool[rng.integers(0, len(pool), counts[model])]))
             text_bytes += sum(map(len, texts))
-            writer.write_table(pa.table({"text": texts, "label": labels[models].astype(np.int8),
-                                         "split": ["train"] * len(texts)}, schema=schema))
+            writer.write_table(
+                pa.table(
+                    {
+                        "text": texts,
+                        "label": labels[models].astype(np.int8),
+                        "split": ["train"] * len(texts),
+                    },
+                    schema=schema,
+                )
+            )
         for start in range(0, len(test), ROW_GROUP):
-            part = test.iloc[start:start + ROW_GROUP]
-            writer.write_table(pa.table({"text": part["text"].tolist(), "label": part["label"].to_numpy(np.int8),
-                                         "split": ["test"] * len(part)}, schema=schema))
+            part = test.iloc[start : start + ROW_GROUP]
+            writer.write_table(
+                pa.table(
+                    {
+                        "text": part["text"].tolist(),
+                        "label": part["label"].to_numpy(np.int8),
+                        "split": ["test"] * len(part),
+                    },
+                    schema=schema,
+                )
+            )
     return text_bytes
 
 
@@ -85,18 +109,27 @@ def run_stage(stage: str, workdir: Path) -> tuple[float, float]:
     """Run one stage script as the pipeline does; returns (seconds, peak RSS in MiB)."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, str(REPO / "stages" / f"{stage}.py")], cwd=workdir, env=env,
-                               stdout=subprocess.DEVNULL, stderr=open(workdir / f"{stage}.log", "w"))
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "stages" / f"{stage}.py")],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(workdir / f"{stage}.log", "w"),
+    )
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{stage} failed in {workdir}: {(workdir / f'{stage}.log').read_text().strip().splitlines()[-1]}")
+        sys.exit(
+            f"{stage} failed in {workdir}: {(workdir / f'{stage}.log').read_text().strip().splitlines()[-1]}"
+        )
     return seconds, usage.ru_maxrss / 1024  # ru_maxrss is KiB on Linux
 
 
 def prepare_workdir(workdir: Path, corpus: Path, overrides: list[str]) -> None:
     raw = yaml.safe_load((REPO / "params.yaml").read_text())
-    raw["data"].update(source=str(corpus), text_column="text", label_column="label", split_column="split")
+    raw["data"].update(
+        source=str(corpus), text_column="text", label_column="label", split_column="split"
+    )
     params.parse(apply_overrides(raw, overrides))  # refuse a bad override here, not three stages in
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -107,10 +140,20 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=REPO / "data/raw/aclImdb_v1.tar.gz")
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 20])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/rnn-sentiment-scale"))
-    parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE",
-                        help=f"params overrides, after the defaults {' '.join(DEFAULT_SET)}")
-    parser.add_argument("--ingest-rows", type=int, nargs="+", metavar="N",
-                        help="run ingest alone on N synthetic reviews for each N, instead of the scales")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help=f"params overrides, after the defaults {' '.join(DEFAULT_SET)}",
+    )
+    parser.add_argument(
+        "--ingest-rows",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="run ingest alone on N synthetic reviews for each N, instead of the scales",
+    )
     args = parser.parse_args()
     if args.ingest_rows:
         ingest_per_row(args.ingest_rows, args.workdir)
@@ -127,8 +170,10 @@ def main() -> None:
         results[scale] = {"text_mib": text_bytes / 2**20}
         for stage in STAGES:
             results[scale][stage] = run_stage(stage, workdir)
-            print(f"{scale}x {stage}: {results[scale][stage][0]:.1f} s, peak {results[scale][stage][1]:.0f} MiB",
-                  flush=True)
+            print(
+                f"{scale}x {stage}: {results[scale][stage][0]:.1f} s, peak {results[scale][stage][1]:.0f} MiB",
+                flush=True,
+            )
         train = yaml.safe_load((workdir / "reports/train.json").read_text())
         results[scale]["epoch"] = (train["train_seconds"], train["tokens_per_second"])
     report(results, args.scales)
@@ -140,11 +185,18 @@ def write_synthetic(rows: int, path: Path) -> None:
     with pq.ParquetWriter(path, schema) as writer:
         for start in range(0, rows, 100_000):
             ids = np.arange(start, min(start + 100_000, rows))
-            writer.write_table(pa.table({
-                "text": [f"review {i} was {'good' if i % 2 else 'bad'} overall" for i in ids],
-                "label": (ids % 2).astype(np.int8),
-                "split": np.where(ids < rows // 2, "train", "test"),
-            }, schema=schema))
+            writer.write_table(
+                pa.table(
+                    {
+                        "text": [
+                            f"review {i} was {'good' if i % 2 else 'bad'} overall" for i in ids
+                        ],
+                        "label": (ids % 2).astype(np.int8),
+                        "split": np.where(ids < rows // 2, "train", "test"),
+                    },
+                    schema=schema,
+                )
+            )
 
 
 def ingest_per_row(counts: list[int], root: Path) -> None:
@@ -168,18 +220,28 @@ def report(results: dict, scales: list[int]) -> None:
     for scale in scales:
         for stage in STAGES:
             seconds, peak = results[scale][stage]
-            print(f"| {scale}x | {results[scale]['text_mib']:.0f} MiB | {stage} | {seconds:.1f} s | {peak:.0f} MiB |")
+            print(
+                f"| {scale}x | {results[scale]['text_mib']:.0f} MiB | {stage} | {seconds:.1f} s | {peak:.0f} MiB |"
+            )
         epoch_seconds, tokens_per_second = results[scale]["epoch"]
-        print(f"| {scale}x | | (train: the epoch alone) | {epoch_seconds:.1f} s | {tokens_per_second:,.0f} tokens/s |")
+        print(
+            f"| {scale}x | | (train: the epoch alone) | {epoch_seconds:.1f} s | {tokens_per_second:,.0f} tokens/s |"
+        )
     if len(scales) > 1:
         low, high = min(scales), max(scales)
-        print(f"\n{high}x / {low}x: training text {results[high]['text_mib'] / results[low]['text_mib']:.1f}x")
+        print(
+            f"\n{high}x / {low}x: training text {results[high]['text_mib'] / results[low]['text_mib']:.1f}x"
+        )
         for stage in STAGES:
-            print(f"  {stage}: peak RSS {results[high][stage][1] / results[low][stage][1]:.2f}x, "
-                  f"wall time {results[high][stage][0] / results[low][stage][0]:.1f}x")
+            print(
+                f"  {stage}: peak RSS {results[high][stage][1] / results[low][stage][1]:.2f}x, "
+                f"wall time {results[high][stage][0] / results[low][stage][0]:.1f}x"
+            )
         before = [max(results[s][stage][1] for stage in STAGES[:3]) for s in (low, high)]
-        print(f"  stages before training, highest peak: {before[0]:.0f} -> {before[1]:.0f} MiB "
-              f"({before[1] / before[0]:.2f}x)")
+        print(
+            f"  stages before training, highest peak: {before[0]:.0f} -> {before[1]:.0f} MiB "
+            f"({before[1] / before[0]:.2f}x)"
+        )
 
 
 if __name__ == "__main__":

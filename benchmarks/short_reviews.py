@@ -25,8 +25,13 @@ MIN_CHARACTERS = 20
 def last_sentences(reviews: pd.DataFrame) -> pd.DataFrame:
     text = reviews["text"].str.replace(r"<br\s*/?>", " ", regex=True).str.strip()
     last = text.str.split(SENTENCE_END, regex=True).str[-1].str.strip()
-    table = pd.DataFrame({"text": last, "label": reviews["label"],
-                          "split": reviews["split"].replace({"val": "train"})})
+    table = pd.DataFrame(
+        {
+            "text": last,
+            "label": reviews["label"],
+            "split": reviews["split"].replace({"val": "train"}),
+        }
+    )
     return table[table["text"].str.len() >= MIN_CHARACTERS]
 
 
@@ -38,8 +43,10 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out, index=False)
     words = table["text"].str.split().str.len()
-    print(f"{len(table)} sentences ({(table['split'] == 'train').sum()} train), median {words.median():.0f} words, "
-          f"written to {args.out}")
+    print(
+        f"{len(table)} sentences ({(table['split'] == 'train').sum()} train), median {words.median():.0f} words, "
+        f"written to {args.out}"
+    )
 
 
 if __name__ == "__main__":

@@ -15,9 +15,9 @@ import time
 
 import numpy as np
 import torch
+from param_overrides import load_with_overrides
 from torch import nn
 
-from param_overrides import load_with_overrides
 from rnn_sentiment.core import cli, params, paths
 from rnn_sentiment.model import runtime
 from rnn_sentiment.model.batching import Batcher, crop_windows
@@ -28,8 +28,9 @@ from rnn_sentiment.training import loop
 
 def subset(split: encoding.EncodedSplit, count: int, seed: int) -> encoding.EncodedSplit:
     rows = np.sort(np.random.default_rng(seed).permutation(len(split.lengths))[:count])
-    return encoding.EncodedSplit(np.asarray(split.ids)[rows], np.asarray(split.lengths)[rows],
-                                 np.asarray(split.labels)[rows])
+    return encoding.EncodedSplit(
+        np.asarray(split.ids)[rows], np.asarray(split.lengths)[rows], np.asarray(split.labels)[rows]
+    )
 
 
 def sync(device: torch.device) -> None:
@@ -44,7 +45,9 @@ def bare_epoch(model, optimizer, batches, config, device, averaged=None) -> floa
     sync(device)
     started = time.perf_counter()
     for ids, lengths, labels in batches:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp and device.type == "cuda"):
+        with torch.autocast(
+            device.type, dtype=torch.bfloat16, enabled=config.amp and device.type == "cuda"
+        ):
             logits = model(ids, lengths).float()
         loss = nn.functional.binary_cross_entropy_with_logits(logits, labels)
         optimizer.zero_grad(set_to_none=True)
@@ -70,9 +73,13 @@ def stage_batches(data: Batcher, config: params.Params) -> list:
     """Exactly the stage's epoch-1 batches, short-text crops included."""
     crops = np.random.default_rng([config.seed, 1, 0])
     out = []
-    for batch in data.batches(config.train.batch_size, seed=config.seed * 100_003 + 1, shuffle=True):
+    for batch in data.batches(
+        config.train.batch_size, seed=config.seed * 100_003 + 1, shuffle=True
+    ):
         if config.train.crop_share > 0:
-            batch = crop_windows(batch, data.length_array[batch.rows], config.train.crop_share, crops)
+            batch = crop_windows(
+                batch, data.length_array[batch.rows], config.train.crop_share, crops
+            )
         out.append((batch.ids, batch.lengths, batch.labels))
     return out
 
@@ -83,7 +90,10 @@ def strategy_batches(data: Batcher, strategy: str, batch_size: int, seed: int):
         batches = data.batches(batch_size, seed=seed, shuffle=True)
     else:
         order = np.random.default_rng(seed).permutation(len(data))
-        batches = (data.gather(order[start:start + batch_size]) for start in range(0, len(order), batch_size))
+        batches = (
+            data.gather(order[start : start + batch_size])
+            for start in range(0, len(order), batch_size)
+        )
     return [(batch.ids, batch.lengths, batch.labels) for batch in batches]
 
 
@@ -94,24 +104,37 @@ class PackedBiRNN(nn.Module):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, config.embed_dim, padding_idx=0)
         cell = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[config.cell]
-        self.rnn = cell(config.embed_dim, config.hidden_dim, num_layers=config.num_layers,
-                        bidirectional=config.bidirectional, batch_first=True)
+        self.rnn = cell(
+            config.embed_dim,
+            config.hidden_dim,
+            num_layers=config.num_layers,
+            bidirectional=config.bidirectional,
+            batch_first=True,
+        )
         self.head = nn.Linear(config.hidden_dim * (2 if config.bidirectional else 1), 1)
 
     def forward(self, ids, lengths):
-        packed = nn.utils.rnn.pack_padded_sequence(self.embedding(ids), lengths.cpu(), batch_first=True,
-                                                   enforce_sorted=False)
+        packed = nn.utils.rnn.pack_padded_sequence(
+            self.embedding(ids), lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
         out, _ = nn.utils.rnn.pad_packed_sequence(self.rnn(packed)[0], batch_first=True)
         return self.head(out.amax(dim=1)).squeeze(-1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reviews", type=int, default=3000, help="training reviews per measured epoch")
+    parser.add_argument(
+        "--reviews", type=int, default=3000, help="training reviews per measured epoch"
+    )
     parser.add_argument("--rounds", type=int, default=2, help="alternating bare/stage rounds")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE",
-                        help="override params.yaml, e.g. train.batch_size=256 train.amp=true")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override params.yaml, e.g. train.batch_size=256 train.amp=true",
+    )
     parser.add_argument("--skip-strategies", action="store_true")
     args = parser.parse_args()
 
@@ -121,20 +144,31 @@ def main() -> None:
     vocab_size = sum(1 for _ in open(paths.VOCAB, encoding="utf-8")) - 1
     data = Batcher(subset(encoding.load(paths.ENCODED, "train"), args.reviews, config.seed), device)
     tokens = int(data.length_array.sum())
-    print(f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else f'{torch.get_num_threads()} threads'}), "
-          f"{len(data)} reviews, {tokens:,} real tokens, model {config.model.model_dump()}, "
-          f"batch {config.train.batch_size}, amp {config.train.amp}")
+    where = (
+        torch.cuda.get_device_name()
+        if device.type == "cuda"
+        else f"{torch.get_num_threads()} threads"
+    )
+    print(
+        f"device {device} ({where}), "
+        f"{len(data)} reviews, {tokens:,} real tokens, model {config.model.model_dump()}, "
+        f"batch {config.train.batch_size}, amp {config.train.amp}"
+    )
 
     torch.manual_seed(config.seed)
     model = SentimentClassifier(vocab_size, 0, config.model).to(device)
     trainer = loop.Trainer(model, config.train, config.seed, device)
     batches = stage_batches(data, config)
-    cropped_tokens = sum(int(lengths.sum()) for _, lengths, _ in batches)  # as the stage counts them
+    # as the stage counts them
+    cropped_tokens = sum(int(lengths.sum()) for _, lengths, _ in batches)
     bare_epoch(model.recurrent, trainer.optimizer, batches[:3], config.train, device)  # warm-up
     bare_times, stage_times = [], []
-    for round_ in range(args.rounds):
-        bare_times.append(bare_epoch(model.recurrent, trainer.optimizer, batches, config.train, device,
-                                     trainer.averaged))
+    for _ in range(args.rounds):
+        bare_times.append(
+            bare_epoch(
+                model.recurrent, trainer.optimizer, batches, config.train, device, trainer.averaged
+            )
+        )
         stage_times.append(stage_epoch(trainer, data, 1, device))
     bare, stage = cropped_tokens / min(bare_times), cropped_tokens / min(stage_times)
     print(f"bare step:        {bare:12,.0f} tokens/s")
@@ -146,15 +180,22 @@ def main() -> None:
     results = {}
     for name in ("bucketed", "pad_to_longest", "packed"):
         torch.manual_seed(config.seed)
-        net = (PackedBiRNN(vocab_size, config.model) if name == "packed"
-               else RecurrentPath(vocab_size, config.model)).to(device)
+        net = (
+            PackedBiRNN(vocab_size, config.model)
+            if name == "packed"
+            else RecurrentPath(vocab_size, config.model)
+        ).to(device)
         optimizer = torch.optim.Adam(net.parameters(), lr=config.train.lr)
-        batching = "pad_to_longest" if name == "packed" else name  # packing takes random batches as they come
+        batching = (
+            "pad_to_longest" if name == "packed" else name
+        )  # packing takes random batches as they come
         chosen = strategy_batches(data, batching, config.train.batch_size, 7)
         bare_epoch(net, optimizer, chosen[:3], config.train, device)
         results[name] = tokens / bare_epoch(net, optimizer, chosen, config.train, device)
     for name, rate in results.items():
-        print(f"batching {name:15s} {rate:12,.0f} tokens/s  ({rate / results['bucketed']:.2f}x bucketed)")
+        print(
+            f"batching {name:15s} {rate:12,.0f} tokens/s  ({rate / results['bucketed']:.2f}x bucketed)"
+        )
 
 
 if __name__ == "__main__":

@@ -18,15 +18,28 @@ def main() -> None:
     bags = ngrams.NgramIndex(ngrams.read(paths.NGRAMS)["ngram"])
     sizes = reviews.split_sizes(paths.REVIEWS)
     with files.atomic_dir(paths.ENCODED) as out, ExitStack() as stack:
-        writers = {name: stack.enter_context(encoding.SplitWriter(out, name, sizes.get(name, 0), config.max_len))
-                   for name in encoding.SPLITS}
+        writers = {
+            name: stack.enter_context(
+                encoding.SplitWriter(out, name, sizes.get(name, 0), config.max_len)
+            )
+            for name in encoding.SPLITS
+        }
         for chunk in reviews.chunks(paths.REVIEWS, ["text", "label", "split"]):
             for name, writer in writers.items():
                 rows = chunk[chunk["split"] == name]
                 if len(rows):
                     tokens = tokenizer.tokenize_series(rows["text"], config.max_len)
-                    writer.append(tokens, encoding.encode(tokens, rows["label"].to_numpy(), index,
-                                                          config.max_len, config.truncate, bags))
+                    writer.append(
+                        tokens,
+                        encoding.encode(
+                            tokens,
+                            rows["label"].to_numpy(),
+                            index,
+                            config.max_len,
+                            config.truncate,
+                            bags,
+                        ),
+                    )
         stats = {name: writer.close() for name, writer in writers.items()}
     files.write_json(paths.ENCODE_STATS, stats)
 

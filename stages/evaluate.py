@@ -25,14 +25,21 @@ def main() -> None:
     runtime.configure_threads(config.train.threads)
     predictor = Predictor.load(paths.MODEL, runtime.choose_device(config.train.device))
     test = encoding.load(paths.ENCODED, "test")
-    texts = pd.read_parquet(paths.REVIEWS, columns=["text", "split"]).query("split == 'test'")["text"]
+    texts = pd.read_parquet(paths.REVIEWS, columns=["text", "split"]).query("split == 'test'")[
+        "text"
+    ]
     store.connect(config.mlflow.experiment)
 
     labels = np.asarray(test.labels).astype(int)
     scored = predictor.score_paths(test)
     probabilities = scored.probabilities
-    scores = {k: round(v, 6) for k, v in {**metrics.classification_metrics(labels, probabilities),
-                                          **metrics.path_accuracies(labels, scored.path_logits, PATHS)}.items()}
+    scores = {
+        k: round(v, 6)
+        for k, v in {
+            **metrics.classification_metrics(labels, probabilities),
+            **metrics.path_accuracies(labels, scored.path_logits, PATHS),
+        }.items()
+    }
     tables = {
         paths.CONFUSION: metrics.confusion_rows(labels, probabilities, LABELS),
         paths.ROC: metrics.roc_curve(labels, probabilities),
@@ -41,8 +48,14 @@ def main() -> None:
     }
     with store.tracked("logging the evaluation"), mlflow.start_run(run_id=run["run_id"]):
         log_evaluation(scores, tables)
-        mlflow.set_tags(registry.register_and_promote(
-            run["model_uri"], config.mlflow.registered_model, config.mlflow.alias, scores["roc_auc"]))
+        mlflow.set_tags(
+            registry.register_and_promote(
+                run["model_uri"],
+                config.mlflow.registered_model,
+                config.mlflow.alias,
+                scores["roc_auc"],
+            )
+        )
     for path, frame in tables.items():
         write_csv(frame, path)
     files.write_json(paths.METRICS, scores)
@@ -53,21 +66,29 @@ def misclassified(labels: np.ndarray, probabilities: np.ndarray, texts: pd.Serie
     confidence = np.abs(probabilities - 0.5)
     wrong = np.flatnonzero((probabilities >= 0.5) != labels)
     worst = wrong[np.argsort(-confidence[wrong], kind="stable")[:WORST]]
-    return pd.DataFrame({
-        "label": np.array(LABELS)[labels[worst]],
-        "probability_positive": probabilities[worst].round(6),
-        "text": texts.iloc[worst].str.slice(0, 600).to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "label": np.array(LABELS)[labels[worst]],
+            "probability_positive": probabilities[worst].round(6),
+            "text": texts.iloc[worst].str.slice(0, 600).to_numpy(),
+        }
+    )
 
 
 def log_evaluation(scores: dict, tables: dict[Path, pd.DataFrame]) -> None:
     mlflow.log_metrics({f"test/{k}": v for k, v in scores.items()})
-    store.log_inputs("evaluate", [paths.MODEL, paths.REVIEWS], sorted(paths.ENCODED.glob("test_*.npy")))
+    store.log_inputs(
+        "evaluate", [paths.MODEL, paths.REVIEWS], sorted(paths.ENCODED.glob("test_*.npy"))
+    )
     roc, pr = tables[paths.ROC], tables[paths.PRECISION_RECALL]
     mlflow.log_figure(figures.confusion(tables[paths.CONFUSION]), "plots/confusion_matrix.png")
     mlflow.log_figure(figures.curve(roc, "fpr", "tpr", "ROC curve"), "plots/roc_curve.png")
-    mlflow.log_figure(figures.curve(pr, "recall", "precision", "precision-recall"), "plots/pr_curve.png")
-    mlflow.log_text(tables[paths.MISCLASSIFIED].to_csv(index=False), f"evaluation/{paths.MISCLASSIFIED.name}")
+    mlflow.log_figure(
+        figures.curve(pr, "recall", "precision", "precision-recall"), "plots/pr_curve.png"
+    )
+    mlflow.log_text(
+        tables[paths.MISCLASSIFIED].to_csv(index=False), f"evaluation/{paths.MISCLASSIFIED.name}"
+    )
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -18,7 +18,9 @@ def train_chunks():
 def main() -> None:
     config = params.load()
     counts = vocab.count(tokens for tokens, _ in train_chunks())
-    learnability.check(counts, config.data.source, config.data.text_column)  # before anything is written
+    learnability.check(
+        counts, config.data.source, config.data.text_column
+    )  # before anything is written
     built = vocab.build(counts, config.vocab.min_freq, config.vocab.max_size)
     # Only tokens seen min_df times can be part of an n-gram in min_df reviews: index those alone.
     counter = ngrams.NgramCounter(vocab.frequent(counts, config.ngrams.min_df), config.ngrams.order)
@@ -28,7 +30,9 @@ def main() -> None:
     table = counter.table(config.ngrams.min_df, config.ngrams.max_features)
     vocab.write(built, paths.VOCAB)
     ngrams.write(table, paths.NGRAMS)
-    files.write_json(paths.VOCAB_STATS, {**vocab.stats(built, counts), **ngrams.stats(table, counter)})
+    files.write_json(
+        paths.VOCAB_STATS, {**vocab.stats(built, counts), **ngrams.stats(table, counter)}
+    )
 
 
 if __name__ == "__main__":

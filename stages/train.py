@@ -35,14 +35,18 @@ def main() -> None:
     runtime.configure_threads(config.train.threads, world.local_size)
     with distributed.process_group(world, device):
         job = training_job.prepare(config, world, device)
-        if not world.is_main:  # the other ranks train their share of each epoch; rank 0 writes and logs
+        if (
+            not world.is_main
+        ):  # the other ranks train their share of each epoch; rank 0 writes and logs
             job.fit(on_epoch=lambda result, state: None)
             return
         files.check_writable(OUTPUT_FOLDERS)
         experiment_id = store.connect(config.mlflow.experiment)
         job.report()
-        with store.tracked("logging the training run"), \
-                training_log.start(experiment_id, job.state.run_id or None, store.git_commit()) as run:
+        with (
+            store.tracked("logging the training run"),
+            training_log.start(experiment_id, job.state.run_id or None, store.git_commit()) as run,
+        ):
             state = fit(config, job, run.info.run_id, device, world)
             history = pd.DataFrame([dataclasses.asdict(h) for h in state.history])
             summary = job.summary(history)
@@ -54,7 +58,9 @@ def main() -> None:
     paths.CHECKPOINT.unlink(missing_ok=True)
 
 
-def fit(config: params.Params, job: training_job.Job, run_id: str, device, world: distributed.World) -> TrainState:
+def fit(
+    config: params.Params, job: training_job.Job, run_id: str, device, world: distributed.World
+) -> TrainState:
     """Step 1: train, checkpointing after every epoch; a new run logs its inputs to MLflow first."""
     if not job.state.run_id:
         job.state.run_id = run_id
@@ -68,14 +74,24 @@ def fit(config: params.Params, job: training_job.Job, run_id: str, device, world
 
 def upstream_stats() -> dict:
     """Data, vocabulary and encoding counts: the dataset's profile in MLflow."""
-    return {name: json.loads(path.read_text()) for name, path in
-            (("data", paths.DATA_STATS), ("vocab", paths.VOCAB_STATS), ("encode", paths.ENCODE_STATS))}
+    return {
+        name: json.loads(path.read_text())
+        for name, path in (
+            ("data", paths.DATA_STATS),
+            ("vocab", paths.VOCAB_STATS),
+            ("encode", paths.ENCODE_STATS),
+        )
+    }
 
 
-def log_inputs(config: params.Params, job: training_job.Job, device, world: distributed.World) -> None:
+def log_inputs(
+    config: params.Params, job: training_job.Job, device, world: distributed.World
+) -> None:
     tags = {**store.run_tags(), "device": str(device), "processes": str(world.size)}
     digests = store.log_inputs("train", [paths.REVIEWS, paths.VOCAB, paths.NGRAMS], [paths.ENCODED])
-    training_log.log_inputs(config, config.data.source, digests[paths.REVIEWS.as_posix()], upstream_stats(), tags)
+    training_log.log_inputs(
+        config, config.data.source, digests[paths.REVIEWS.as_posix()], upstream_stats(), tags
+    )
 
 
 def end_of_epoch(trainer: loop.Trainer, result: EpochResult, state: TrainState) -> None:
@@ -84,8 +100,9 @@ def end_of_epoch(trainer: loop.Trainer, result: EpochResult, state: TrainState) 
     print(loop.describe(result), file=sys.stderr)
 
 
-def log_outputs(config: params.Params, job: training_job.Job, bundle: Path, history: pd.DataFrame, summary: dict
-                ) -> tuple[str, str]:
+def log_outputs(
+    config: params.Params, job: training_job.Job, bundle: Path, history: pd.DataFrame, summary: dict
+) -> tuple[str, str]:
     """Step 2: the summary, the curves and both MLflow models; returns the two model URIs."""
     training_log.log_summary(summary, job.fitted())
     mlflow.log_figure(figures.history(history), "plots/training_curves.png")
@@ -94,8 +111,9 @@ def log_outputs(config: params.Params, job: training_job.Job, bundle: Path, hist
     return logged.model_uri, network.model_uri
 
 
-def write_outputs(bundle: Path, history: pd.DataFrame, summary: dict, experiment_id: str,
-                  uris: tuple[str, str]) -> None:
+def write_outputs(
+    bundle: Path, history: pd.DataFrame, summary: dict, experiment_id: str, uris: tuple[str, str]
+) -> None:
     """Step 3, once MLflow holds the run: models/, the per-epoch history and reports/train.json
     (a column of `dvc exp show`)."""
     with files.atomic_path(paths.MODEL) as tmp:

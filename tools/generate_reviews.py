@@ -15,10 +15,39 @@ import random
 import tarfile
 from pathlib import Path
 
-POSITIVE = ["great", "wonderful", "loved", "excellent", "superb", "brilliant", "enjoyable", "moving"]
+POSITIVE = [
+    "great",
+    "wonderful",
+    "loved",
+    "excellent",
+    "superb",
+    "brilliant",
+    "enjoyable",
+    "moving",
+]
 NEGATIVE = ["awful", "terrible", "hated", "boring", "dreadful", "waste", "dull", "worst"]
-FILLER = ["the", "movie", "film", "plot", "actor", "scene", "was", "and", "it", "a", "story",
-          "this", "director", "of", "with", "really", "ending", "characters", "music", "i"]
+FILLER = [
+    "the",
+    "movie",
+    "film",
+    "plot",
+    "actor",
+    "scene",
+    "was",
+    "and",
+    "it",
+    "a",
+    "story",
+    "this",
+    "director",
+    "of",
+    "with",
+    "really",
+    "ending",
+    "characters",
+    "music",
+    "i",
+]
 
 
 def review(rng: random.Random, positive: bool) -> str:
@@ -27,7 +56,9 @@ def review(rng: random.Random, positive: bool) -> str:
     for _ in range(rng.randint(2, 4)):
         words.insert(rng.randrange(len(words) + 1), rng.choice(cue))
     text = " ".join(words)
-    return f"{text[0].upper()}{text[1:]}!<br /><br />{rng.choice(FILLER).title()}, {rng.choice(cue)}."
+    return (
+        f"{text[0].upper()}{text[1:]}!<br /><br />{rng.choice(FILLER).title()}, {rng.choice(cue)}."
+    )
 
 
 def write_tarball(path: Path, per_folder: int = 60, seed: int = 0) -> Path:

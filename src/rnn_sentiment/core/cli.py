@@ -1,7 +1,7 @@
 """Entry-point wrapper shared by every stage script and console command."""
 
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.core.workspace_lock import hold_while_a_stage_runs

@@ -10,9 +10,9 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 
@@ -27,7 +27,7 @@ def _sweep_leftovers(target: Path) -> None:
     """Remove temporaries of ``target`` whose writer, named by the pid in their name, is dead."""
     prefix = _temp_prefix(target)
     for leftover in target.parent.glob(f"{glob.escape(prefix)}*"):
-        pid = leftover.name[len(prefix):].split(".", 1)[0]
+        pid = leftover.name[len(prefix) :].split(".", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             if leftover.is_dir() and not leftover.is_symlink():
                 shutil.rmtree(leftover, ignore_errors=True)
@@ -91,7 +91,9 @@ def check_writable(folders: list[str | os.PathLike]) -> None:
             with tempfile.TemporaryFile(dir=folder):
                 pass
         except OSError as error:
-            raise PipelineError(f"{folder}: cannot write outputs there ({error.strerror or error})") from None
+            raise PipelineError(
+                f"{folder}: cannot write outputs there ({error.strerror or error})"
+            ) from None
 
 
 def write_tsv(frame: pd.DataFrame, target: str | os.PathLike, index: bool = False) -> None:
@@ -103,8 +105,14 @@ def write_tsv(frame: pd.DataFrame, target: str | os.PathLike, index: bool = Fals
 def read_tsv(path: str | os.PathLike, text_column: str, what: str) -> pd.DataFrame:
     """A table ``write_tsv`` wrote; ``text_column`` stays text (a token "null" is not missing)."""
     try:
-        return pd.read_csv(path, sep="\t", quoting=3, dtype={text_column: str}, keep_default_na=False,
-                           encoding="utf-8")
+        return pd.read_csv(
+            path,
+            sep="\t",
+            quoting=3,
+            dtype={text_column: str},
+            keep_default_na=False,
+            encoding="utf-8",
+        )
     except (OSError, ValueError) as error:
         raise PipelineError(f"{path}: cannot read {what} ({first_line(error)})") from None
 

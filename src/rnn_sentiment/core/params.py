@@ -66,8 +66,12 @@ class TrainParams(_Section):
     epochs: Annotated[int, Field(ge=1, le=10_000)]
     batch_size: Annotated[int, Field(ge=1, le=65_536)]
     lr: Annotated[float, Field(gt=0.0, le=10.0)]
-    ngram_c: Annotated[list[Annotated[float, Field(gt=0.0, le=1e6)]], Field(min_length=1, max_length=20)]
-    ngram_prior: Annotated[list[Annotated[float, Field(ge=0.0, le=100.0)]], Field(min_length=1, max_length=20)]
+    ngram_c: Annotated[
+        list[Annotated[float, Field(gt=0.0, le=1e6)]], Field(min_length=1, max_length=20)
+    ]
+    ngram_prior: Annotated[
+        list[Annotated[float, Field(ge=0.0, le=100.0)]], Field(min_length=1, max_length=20)
+    ]
     weight_decay: Annotated[float, Field(ge=0.0, le=1.0)]
     clip_grad_norm: Annotated[float, Field(ge=0.0)]
     patience: Annotated[int, Field(ge=1)]
@@ -100,7 +104,9 @@ def _message(error: dict) -> str:
     """Pydantic's first error on one line naming the parameter; the value too, unless a mapping or list."""
     name = ".".join(map(str, error["loc"])) or "the file"
     value = error.get("input")
-    shown = error["type"] not in ("missing", "extra_forbidden") and not isinstance(value, (dict, list))
+    shown = error["type"] not in ("missing", "extra_forbidden") and not isinstance(
+        value, (dict, list)
+    )
     return f"params.yaml: {name}: {error['msg']}" + (f", got {value!r}" if shown else "")
 
 

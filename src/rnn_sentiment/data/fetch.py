@@ -27,8 +27,9 @@ def download(url: str, target: Path, sha256: str, timeout: float = 30.0) -> None
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
                 total = int(response.headers.get("Content-Length") or 0) or None
-                with tqdm(total=total, unit="B", unit_scale=True, desc=target.name,
-                          file=sys.stderr) as bar:
+                with tqdm(
+                    total=total, unit="B", unit_scale=True, desc=target.name, file=sys.stderr
+                ) as bar:
                     for block in iter(lambda: response.read(CHUNK), b""):
                         out.write(block)
                         bar.update(len(block))
@@ -62,6 +63,8 @@ def fetch(data: DataParams) -> None:
     if not data.url:
         raise PipelineError(f"data.source: {data.source} does not exist and data.url is empty")
     if os.environ.get("RNN_SENTIMENT_OFFLINE"):
-        raise PipelineError(f"{data.source}: missing and offline; point data.source at a local copy of the "
-                            "tarball instead")
+        raise PipelineError(
+            f"{data.source}: missing and offline; point data.source at a local copy of the "
+            "tarball instead"
+        )
     download(data.url, paths.DOWNLOAD, data.sha256)

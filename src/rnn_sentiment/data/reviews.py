@@ -9,8 +9,8 @@ make, the stage's peak memory grows by about 32 bytes a review (0.6 GB more for 
 ``benchmarks/scale_memory.py --ingest-rows``).
 """
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -35,19 +35,32 @@ def spool(chunks: Iterable[pd.DataFrame], scratch: Path) -> pd.DataFrame:
         for chunk in chunks:
             texts = chunk["text"].to_numpy(dtype=object)
             writer.write_table(pa.table({"text": pa.array(texts, pa.large_string())}))
-            _append(columns, total, {"label": chunk["label"].to_numpy(dtype=np.int8),
-                                     "split": splits.split_codes(chunk["split"]),
-                                     "text_hash": pd.util.hash_array(texts)})
+            _append(
+                columns,
+                total,
+                {
+                    "label": chunk["label"].to_numpy(dtype=np.int8),
+                    "split": splits.split_codes(chunk["split"]),
+                    "text_hash": pd.util.hash_array(texts),
+                },
+            )
             total += len(texts)
-    return pd.DataFrame({
-        "row": np.arange(total, dtype=np.uint32 if total < 2**32 else np.int64),
-        "label": _join(columns["label"], total, np.int8),
-        "split": pd.Categorical.from_codes(_join(columns["split"], total, np.int8), splits.SPLITS),
-        "text_hash": _join(columns["text_hash"], total, np.uint64),
-    }, copy=False)
+    return pd.DataFrame(
+        {
+            "row": np.arange(total, dtype=np.uint32 if total < 2**32 else np.int64),
+            "label": _join(columns["label"], total, np.int8),
+            "split": pd.Categorical.from_codes(
+                _join(columns["split"], total, np.int8), splits.SPLITS
+            ),
+            "text_hash": _join(columns["text_hash"], total, np.uint64),
+        },
+        copy=False,
+    )
 
 
-def _append(columns: dict[str, list[np.ndarray]], total: int, values: dict[str, np.ndarray]) -> None:
+def _append(
+    columns: dict[str, list[np.ndarray]], total: int, values: dict[str, np.ndarray]
+) -> None:
     """Copy a chunk's ``values`` into each column's blocks of BLOCK_ROWS. Large blocks, not one
     small array per chunk: those would stay scattered among the chunks' freed memory, which the
     process then cannot give back."""
@@ -59,14 +72,14 @@ def _append(columns: dict[str, list[np.ndarray]], total: int, values: dict[str, 
         for name, blocks in columns.items():
             if at == 0:
                 blocks.append(np.empty(BLOCK_ROWS, values[name].dtype))
-            blocks[-1][at:at + step] = values[name][done:done + step]
+            blocks[-1][at : at + step] = values[name][done : done + step]
         done += step
 
 
 def _join(blocks: list[np.ndarray], total: int, dtype: type) -> np.ndarray:
     """One array of a column's ``total`` rows; the blocks are freed as soon as they are copied."""
     if blocks:
-        blocks[-1] = blocks[-1][:total - BLOCK_ROWS * (len(blocks) - 1)]
+        blocks[-1] = blocks[-1][: total - BLOCK_ROWS * (len(blocks) - 1)]
     joined = np.concatenate(blocks) if blocks else np.empty(0, dtype)
     blocks.clear()
     return joined
@@ -91,11 +104,16 @@ def write(scratch: Path, chosen: pd.DataFrame, target: Path) -> None:
             start += batch.num_rows
             mask = keep[rows]
             if mask.any():
-                writer.write_table(pa.table({
-                    "text": batch.column("text").filter(pa.array(mask)),
-                    "label": pa.array(label[rows][mask], pa.int8()),
-                    "split": names.take(pa.array(split[rows][mask])),
-                }, schema=SCHEMA))
+                writer.write_table(
+                    pa.table(
+                        {
+                            "text": batch.column("text").filter(pa.array(mask)),
+                            "label": pa.array(label[rows][mask], pa.int8()),
+                            "split": names.take(pa.array(split[rows][mask])),
+                        },
+                        schema=SCHEMA,
+                    )
+                )
 
 
 def chunks(path: Path, columns: list[str]) -> Iterator[pd.DataFrame]:

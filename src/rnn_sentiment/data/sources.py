@@ -13,8 +13,8 @@ import re
 import tarfile
 import zlib
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -27,13 +27,29 @@ REVIEW_MEMBER = re.compile(r"^(?:\./)?(?:[^/]+/)?(train|test)/(pos|neg)/(\d+)_(\
 MAX_REVIEW_BYTES = 1 << 20
 MAX_ARCHIVE_BYTES = 4 << 30
 LABEL_NAMES = {
-    "1": 1, "pos": 1, "positive": 1, "true": 1, "1.0": 1,
-    "0": 0, "neg": 0, "negative": 0, "false": 0, "0.0": 0,
+    "1": 1,
+    "pos": 1,
+    "positive": 1,
+    "true": 1,
+    "1.0": 1,
+    "0": 0,
+    "neg": 0,
+    "negative": 0,
+    "false": 0,
+    "0.0": 0,
 }
-TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet",
-                  ".jsonl": "jsonl", ".ndjson": "jsonl"}
+TABLE_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
 FOLDERS = [(split, polarity) for split in ("train", "test") for polarity in ("pos", "neg")]
-CHUNK_ROWS = 5000  # reviews per chunk: a few tens of MB of text and tokens, whatever the corpus size
+CHUNK_ROWS = (
+    5000  # reviews per chunk: a few tens of MB of text and tokens, whatever the corpus size
+)
 
 
 def _decode(raw: bytes, where: str) -> str:
@@ -56,8 +72,10 @@ def _aclimdb_chunks(records: Iterable[tuple[str, str, str]], where: str) -> Iter
         yield _aclimdb_frame(chunk, seen)
     missing = [f"{s}/{p}" for s, p in FOLDERS if seen[(s, p)] == 0]
     if missing:
-        raise PipelineError(f"{where}: no reviews in aclImdb/{', aclImdb/'.join(missing)} "
-                            "(expected aclImdb/{train,test}/{pos,neg}/ID_RATING.txt)")
+        raise PipelineError(
+            f"{where}: no reviews in aclImdb/{', aclImdb/'.join(missing)} "
+            "(expected aclImdb/{train,test}/{pos,neg}/ID_RATING.txt)"
+        )
 
 
 def _aclimdb_frame(records: list[tuple[str, str, str]], seen: Counter) -> pd.DataFrame:
@@ -79,7 +97,11 @@ def unsafe_member(member: tarfile.TarInfo) -> str | None:
     if member.issym() or member.islnk():
         base = name.parent if member.issym() else PurePosixPath()
         target = posixpath.normpath(str(base / member.linkname))
-        if PurePosixPath(member.linkname).is_absolute() or target == ".." or target.startswith("../"):
+        if (
+            PurePosixPath(member.linkname).is_absolute()
+            or target == ".."
+            or target.startswith("../")
+        ):
             return f"link to {member.linkname!r} outside the archive"
     return None
 
@@ -96,13 +118,17 @@ def _tarball_records(path: Path) -> Iterator[tuple[str, str, str]]:
             for member in archive:
                 reason = unsafe_member(member)
                 if reason:
-                    raise PipelineError(f"{path}: unsafe archive member {member.name!r} ({reason}); refused")
+                    raise PipelineError(
+                        f"{path}: unsafe archive member {member.name!r} ({reason}); refused"
+                    )
                 match = REVIEW_MEMBER.match(member.name)
                 if not match or not member.isreg():
                     continue
                 if member.size > MAX_REVIEW_BYTES:
-                    raise PipelineError(f"{path}: {member.name} is {member.size} bytes, "
-                                        f"over the {MAX_REVIEW_BYTES}-byte limit for one review")
+                    raise PipelineError(
+                        f"{path}: {member.name} is {member.size} bytes, "
+                        f"over the {MAX_REVIEW_BYTES}-byte limit for one review"
+                    )
                 total += member.size
                 if total > MAX_ARCHIVE_BYTES:
                     raise PipelineError(f"{path}: reviews unpack to over {MAX_ARCHIVE_BYTES} bytes")
@@ -128,11 +154,15 @@ def _check_aclimdb_folder(path: Path) -> None:
         return
     tables = sorted(p.name for p in path.iterdir() if p.suffix.lower() in TABLE_SUFFIXES)
     if tables:
-        raise PipelineError(f"data.source: {path} is a folder of tables ({', '.join(tables[:3])}"
-                            f"{', ...' if len(tables) > 3 else ''}), not an aclImdb folder; "
-                            "point data.source at one file")
-    raise PipelineError(f"data.source: {path} is a folder without train/ or test/ "
-                        "(expected aclImdb/{train,test}/{pos,neg}/ID_RATING.txt)")
+        raise PipelineError(
+            f"data.source: {path} is a folder of tables ({', '.join(tables[:3])}"
+            f"{', ...' if len(tables) > 3 else ''}), not an aclImdb folder; "
+            "point data.source at one file"
+        )
+    raise PipelineError(
+        f"data.source: {path} is a folder without train/ or test/ "
+        "(expected aclImdb/{train,test}/{pos,neg}/ID_RATING.txt)"
+    )
 
 
 def parquet_chunks(path: Path, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
@@ -145,14 +175,24 @@ def _open_table(path: Path, kind: str) -> Iterator[pd.DataFrame]:
     if kind == "parquet":
         yield from parquet_chunks(path)
     elif kind == "jsonl":
-        with pd.read_json(path, lines=True, dtype=False, encoding="utf-8", chunksize=CHUNK_ROWS) as reader:
+        with pd.read_json(
+            path, lines=True, dtype=False, encoding="utf-8", chunksize=CHUNK_ROWS
+        ) as reader:
             yield from reader
     else:
         # TSV has no quoting: a review that starts with a quote character is text, not a quoted field
         # that runs on over the following lines.
         quoting = csv.QUOTE_NONE if kind == "tsv" else csv.QUOTE_MINIMAL
-        with pd.read_csv(path, sep="\t" if kind == "tsv" else ",", dtype=str, index_col=False, quoting=quoting,
-                         keep_default_na=False, encoding="utf-8", chunksize=CHUNK_ROWS) as reader:
+        with pd.read_csv(
+            path,
+            sep="\t" if kind == "tsv" else ",",
+            dtype=str,
+            index_col=False,
+            quoting=quoting,
+            keep_default_na=False,
+            encoding="utf-8",
+            chunksize=CHUNK_ROWS,
+        ) as reader:
             yield from reader
 
 
@@ -178,8 +218,10 @@ def _check_unique_columns(path: Path, kind: str) -> None:
         raise PipelineError(f"{path}: cannot be read as {kind} ({first_line(error)})") from None
     repeated = [name for name, count in Counter(names).items() if count > 1]
     if repeated:
-        raise PipelineError(f"{path}: column {repeated[0]!r} appears {names.count(repeated[0])} times in the header; "
-                            "rename or drop the copies")
+        raise PipelineError(
+            f"{path}: column {repeated[0]!r} appears {names.count(repeated[0])} times in the header; "
+            "rename or drop the copies"
+        )
 
 
 def _table_file_chunks(path: Path, kind: str) -> Iterator[pd.DataFrame]:
@@ -203,14 +245,18 @@ def _labels(values: pd.Series, path: Path, first_row: int, column: str) -> pd.Se
     missing = values.isna()
     if missing.any():
         row = int(np.flatnonzero(missing.to_numpy())[0])
-        raise PipelineError(f"{path}: row {row + first_row}: no label (column {column!r} is missing or null)")
+        raise PipelineError(
+            f"{path}: row {row + first_row}: no label (column {column!r} is missing or null)"
+        )
     names = values.astype(str).str.strip().str.lower()
     labels = names.map(LABEL_NAMES)
     bad = labels.isna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise PipelineError(f"{path}: row {row + first_row}: label {str(values.iloc[row])!r} is not "
-                            "one of 0/1, neg/pos, negative/positive")
+        raise PipelineError(
+            f"{path}: row {row + first_row}: label {str(values.iloc[row])!r} is not "
+            "one of 0/1, neg/pos, negative/positive"
+        )
     return labels.astype("int8")
 
 
@@ -230,26 +276,38 @@ def _table_frame(table: pd.DataFrame, path: Path, data: DataParams, first_row: i
     """One chunk checked and reshaped; ``first_row`` is the number of its first row in the file."""
     missing = [c for c in (data.text_column, data.label_column) if c not in table.columns]
     if missing:
-        raise PipelineError(f"{path}: no column {missing[0]!r} (columns: {', '.join(map(str, table.columns))}); "
-                            "set data.text_column / data.label_column")
+        raise PipelineError(
+            f"{path}: no column {missing[0]!r} (columns: {', '.join(map(str, table.columns))}); "
+            "set data.text_column / data.label_column"
+        )
     text = table[data.text_column]
     not_text = ~text.map(lambda v: isinstance(v, str) or v is None)
     if not_text.any():
         row = int(np.flatnonzero(not_text.to_numpy())[0])
-        raise PipelineError(f"{path}: row {row + first_row}: text {text.iloc[row]!r} is not a string")
+        raise PipelineError(
+            f"{path}: row {row + first_row}: text {text.iloc[row]!r} is not a string"
+        )
     blank = text.isna() | text.fillna("").str.strip().eq("")
     if blank.any():
         row = int(np.flatnonzero(blank.to_numpy())[0])
-        raise PipelineError(f"{path}: row {row + first_row}: empty text in column {data.text_column!r}")
-    frame = pd.DataFrame({"text": text.astype(str),
-                          "label": _labels(table[data.label_column], path, first_row, data.label_column)})
+        raise PipelineError(
+            f"{path}: row {row + first_row}: empty text in column {data.text_column!r}"
+        )
+    frame = pd.DataFrame(
+        {
+            "text": text.astype(str),
+            "label": _labels(table[data.label_column], path, first_row, data.label_column),
+        }
+    )
     if data.split_column and data.split_column in table.columns:
         split = table[data.split_column].astype(str).str.strip().str.lower()
         bad = ~split.isin(["train", "test"])
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise PipelineError(f"{path}: row {row + first_row}: split "
-                                f"{table[data.split_column].iloc[row]!r} is not train or test")
+            raise PipelineError(
+                f"{path}: row {row + first_row}: split "
+                f"{table[data.split_column].iloc[row]!r} is not train or test"
+            )
         frame["split"] = split.to_numpy()
     else:
         frame["split"] = ""
@@ -270,12 +328,16 @@ def iter_source(path: Path, data: DataParams) -> Iterator[pd.DataFrame]:
             raise PipelineError(f"{path}: file is empty")
         chunks = _aclimdb_chunks(_tarball_records(path), str(path))
     else:
-        raise PipelineError(f"data.source: {path} is not an aclImdb folder, a .tar.gz, "
-                            f"or one of {', '.join(sorted(TABLE_SUFFIXES))}")
+        raise PipelineError(
+            f"data.source: {path} is not an aclImdb folder, a .tar.gz, "
+            f"or one of {', '.join(sorted(TABLE_SUFFIXES))}"
+        )
     seen = 0
     for frame in chunks:
         empty = frame["text"].str.strip().eq("")
         if empty.any():
-            raise PipelineError(f"{path}: review {seen + int(np.flatnonzero(empty.to_numpy())[0])} has empty text")
+            raise PipelineError(
+                f"{path}: review {seen + int(np.flatnonzero(empty.to_numpy())[0])} has empty text"
+            )
         seen += len(frame)
         yield frame

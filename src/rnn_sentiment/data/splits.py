@@ -32,8 +32,14 @@ def split_codes(split: pd.Series) -> np.ndarray:
     return (pd.Categorical(split, categories=("", *SPLITS)).codes - 1).astype(np.int8)
 
 
-def _limit(codes: np.ndarray, labels: np.ndarray, kept: np.ndarray, split: str, limit: int,
-           rng: np.random.Generator) -> None:
+def _limit(
+    codes: np.ndarray,
+    labels: np.ndarray,
+    kept: np.ndarray,
+    split: str,
+    limit: int,
+    rng: np.random.Generator,
+) -> None:
     """Clear ``kept`` for the rows of ``split`` beyond ``limit``, stratified by label."""
     rows = np.flatnonzero((codes == SPLITS.index(split)) & kept)
     if limit == 0 or limit >= len(rows):
@@ -57,7 +63,9 @@ def assign_splits(frame: pd.DataFrame, data: DataParams, seed: int, where: str) 
     codes = split_codes(frame["split"])
     train, val, test = range(len(SPLITS))
     if (codes < 0).any():
-        codes = np.where(stratified_pick(labels, data.test_fraction, rng), np.int8(test), np.int8(train))
+        codes = np.where(
+            stratified_pick(labels, data.test_fraction, rng), np.int8(test), np.int8(train)
+        )
     kept = np.ones(len(frame), dtype=bool)
     _limit(codes, labels, kept, "train", data.max_train, rng)
     _limit(codes, labels, kept, "test", data.max_test, rng)
@@ -65,19 +73,28 @@ def assign_splits(frame: pd.DataFrame, data: DataParams, seed: int, where: str) 
         present = _labels_in(codes, labels, kept, split)
         if present != {0, 1}:
             absent = "positive" if 1 not in present else "negative"
-            raise PipelineError(f"{where}: the {split} split has no {absent} reviews; "
-                                "both classes are needed")
+            raise PipelineError(
+                f"{where}: the {split} split has no {absent} reviews; both classes are needed"
+            )
     in_train = (codes == train) & kept  # a mask, not row numbers: 1 byte a review, not 8
-    codes[in_train] = np.where(stratified_pick(labels[in_train], data.val_fraction, rng), np.int8(val), np.int8(train))
+    codes[in_train] = np.where(
+        stratified_pick(labels[in_train], data.val_fraction, rng), np.int8(val), np.int8(train)
+    )
     for name in ("train", "val"):
         if not ((codes == SPLITS.index(name)) & kept).any():
-            raise PipelineError(f"data.val_fraction: {data.val_fraction} leaves the {name} split empty")
+            raise PipelineError(
+                f"data.val_fraction: {data.val_fraction} leaves the {name} split empty"
+            )
     val_labels = _labels_in(codes, labels, kept, "val")
     if val_labels != {0, 1}:
         only = "positive" if 1 in val_labels else "negative"
-        raise PipelineError(f"data.val_fraction: the val split holds only {only} reviews, so epochs cannot be "
-                            "chosen on it; use more data or a larger data.val_fraction")
-    chosen = frame[kept] if not kept.all() else frame.copy(deep=False)  # copy-on-write: frame stays as it is
+        raise PipelineError(
+            f"data.val_fraction: the val split holds only {only} reviews, so epochs cannot be "
+            "chosen on it; use more data or a larger data.val_fraction"
+        )
+    chosen = (
+        frame[kept] if not kept.all() else frame.copy(deep=False)
+    )  # copy-on-write: frame stays as it is
     chosen["split"] = pd.Categorical.from_codes(codes[kept], SPLITS)
     chosen.index = pd.RangeIndex(len(chosen))
     warn_if_skewed(chosen, where)
@@ -90,8 +107,10 @@ def warn_if_skewed(frame: pd.DataFrame, where: str) -> None:
     for name in SPLITS:
         negative, positive = counts.get((name, 0), 0), counts.get((name, 1), 0)
         if negative + positive and min(positive, negative) < SKEWED * (negative + positive):
-            warn(f"{where}: the {name} split is skewed, {positive} positive and {negative} "
-                 "negative reviews; judge models by ROC AUC or balanced accuracy, not accuracy")
+            warn(
+                f"{where}: the {name} split is skewed, {positive} positive and {negative} "
+                "negative reviews; judge models by ROC AUC or balanced accuracy, not accuracy"
+            )
 
 
 def class_counts(frame: pd.DataFrame) -> dict[tuple[str, int], int]:
@@ -102,7 +121,9 @@ def class_counts(frame: pd.DataFrame) -> dict[tuple[str, int], int]:
     for name in SPLITS:
         rows = (frame["split"] == name).to_numpy()
         positive, total = int(labels[rows].sum()), int(rows.sum())
-        counts.update({(name, label): n for label, n in ((0, total - positive), (1, positive)) if n})
+        counts.update(
+            {(name, label): n for label, n in ((0, total - positive), (1, positive)) if n}
+        )
     return counts
 
 
@@ -118,7 +139,7 @@ def count_train_test_duplicates(frame: pd.DataFrame) -> int:
         return 0
     found = 0
     for start in range(0, len(hashes), DUPLICATE_BLOCK):
-        block = hashes[start:start + DUPLICATE_BLOCK][test[start:start + DUPLICATE_BLOCK]]
+        block = hashes[start : start + DUPLICATE_BLOCK][test[start : start + DUPLICATE_BLOCK]]
         found += int((seen[np.minimum(np.searchsorted(seen, block), len(seen) - 1)] == block).sum())
     return found
 

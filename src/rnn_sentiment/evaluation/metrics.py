@@ -24,10 +24,14 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dic
     return {name: float(value) for name, value in scores.items()}
 
 
-def path_accuracies(labels: np.ndarray, path_logits: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:
+def path_accuracies(
+    labels: np.ndarray, path_logits: np.ndarray, names: tuple[str, ...]
+) -> dict[str, float]:
     """``{name}_accuracy`` of each path alone, from its logits [reviews, paths] at threshold 0."""
-    return {f"{name}_accuracy": float(np.mean((path_logits[:, i] > 0) == (labels == 1)))
-            for i, name in enumerate(names[:path_logits.shape[1]])}
+    return {
+        f"{name}_accuracy": float(np.mean((path_logits[:, i] > 0) == (labels == 1)))
+        for i, name in enumerate(names[: path_logits.shape[1]])
+    }
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -54,12 +58,20 @@ def precision_recall_curve(labels: np.ndarray, probabilities: np.ndarray) -> pd.
     """Thresholds descending, recall ascending up to 1; without scikit-learn's closing point
     (recall 0, precision 1), which has no threshold."""
     precision, recall, thresholds = metrics.precision_recall_curve(labels, probabilities)
-    frame = pd.DataFrame({"recall": recall[-2::-1], "precision": precision[-2::-1], "threshold": thresholds[::-1]})
+    frame = pd.DataFrame(
+        {"recall": recall[-2::-1], "precision": precision[-2::-1], "threshold": thresholds[::-1]}
+    )
     return _thin(frame).round(6)
 
 
-def confusion_rows(labels: np.ndarray, probabilities: np.ndarray, names: tuple[str, str]) -> pd.DataFrame:
+def confusion_rows(
+    labels: np.ndarray, probabilities: np.ndarray, names: tuple[str, str]
+) -> pd.DataFrame:
     """One row per review (actual, predicted): the shape DVC's confusion template expects."""
     named = np.array(names)
-    return pd.DataFrame({"actual": named[labels.astype(int)],
-                         "predicted": named[(probabilities >= 0.5).astype(int)]})
+    return pd.DataFrame(
+        {
+            "actual": named[labels.astype(int)],
+            "predicted": named[(probabilities >= 0.5).astype(int)],
+        }
+    )

@@ -4,8 +4,8 @@ Measured on this project's CPU (benchmarks/train_throughput.py): bucketed padded
 pad-to-longest random batches and ``pack_padded_sequence`` by a wide margin.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -20,12 +20,15 @@ CROP_MAX_TOKENS = 24  # longest window that short-text augmentation cuts
 @dataclass(frozen=True)
 class Batch:
     """Rows of a split, ready for the network: tensors on the device, counts on the host."""
+
     rows: np.ndarray  # indices into the split
     ids: torch.Tensor  # [rows, longest], right-padded
     lengths: torch.Tensor  # [rows]
     labels: torch.Tensor  # [rows], float
     tokens: int  # real tokens in the batch, known without a device sync
-    ngram_ids: torch.Tensor | None = None  # the rows' n-gram ids, flat (when the Batcher serves them)
+    ngram_ids: torch.Tensor | None = (
+        None  # the rows' n-gram ids, flat (when the Batcher serves them)
+    )
     ngram_offsets: torch.Tensor | None = None  # [rows + 1]
 
     @property
@@ -34,7 +37,9 @@ class Batch:
         return self.ids, self.lengths, self.ngram_ids, self.ngram_offsets
 
 
-def crop_windows(batch: Batch, lengths: np.ndarray, share: float, rng: np.random.Generator) -> Batch:
+def crop_windows(
+    batch: Batch, lengths: np.ndarray, share: float, rng: np.random.Generator
+) -> Batch:
     """Short-text augmentation: each row, with probability ``share``, becomes a random window of
     1 to CROP_MAX_TOKENS of its own tokens, keeping its label.
 
@@ -56,19 +61,21 @@ def crop_windows(batch: Batch, lengths: np.ndarray, share: float, rng: np.random
     return replace(batch, ids=cropped, lengths=on_device, tokens=int(new_lengths.sum()))
 
 
-def bucketed_batches(lengths: np.ndarray, batch_size: int, seed: int, shuffle: bool) -> list[np.ndarray]:
+def bucketed_batches(
+    lengths: np.ndarray, batch_size: int, seed: int, shuffle: bool
+) -> list[np.ndarray]:
     """Index arrays, one per batch. Shuffled: sort within random windows, shuffle batch order."""
     n = len(lengths)
     if not shuffle:
         order = np.argsort(-lengths, kind="stable")
-        return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+        return [order[i : i + batch_size] for i in range(0, n, batch_size)]
     rng = np.random.default_rng(seed)
     order = rng.permutation(n)
     window = batch_size * BUCKET_BATCHES
     for start in range(0, n, window):
-        chunk = order[start:start + window]
-        order[start:start + window] = chunk[np.argsort(-lengths[chunk], kind="stable")]
-    batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
+        chunk = order[start : start + window]
+        order[start : start + window] = chunk[np.argsort(-lengths[chunk], kind="stable")]
+    batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
@@ -82,14 +89,27 @@ class Batcher:
     ``with_ngrams`` each batch also carries its rows' n-gram bags, read from the flat array.
     """
 
-    def __init__(self, split: EncodedSplit, device: torch.device = torch.device("cpu"), with_ngrams: bool = False):
+    def __init__(
+        self,
+        split: EncodedSplit,
+        device: torch.device = torch.device("cpu"),
+        with_ngrams: bool = False,
+    ):
         self.device = device
         self.on_host = device.type == "cpu"
-        self.ids = split.ids if self.on_host else torch.from_numpy(np.array(split.ids, dtype=np.int32)).to(device)
+        self.ids = (
+            split.ids
+            if self.on_host
+            else torch.from_numpy(np.array(split.ids, dtype=np.int32)).to(device)
+        )
         self.lengths = torch.from_numpy(np.array(split.lengths, dtype=np.int64)).to(device)
         self.labels = torch.from_numpy(np.array(split.labels, dtype=np.float32)).to(device)
         self.length_array = np.asarray(split.lengths, dtype=np.int64)
-        self.ngrams = (split.ngram_ids, np.asarray(split.ngram_offsets, dtype=np.int64)) if with_ngrams else None
+        self.ngrams = (
+            (split.ngram_ids, np.asarray(split.ngram_offsets, dtype=np.int64))
+            if with_ngrams
+            else None
+        )
 
     def __len__(self) -> int:
         return len(self.length_array)
@@ -98,15 +118,16 @@ class Batcher:
         """Batches one of ``shards`` ranks gets: every rank the same count, the remainder dropped."""
         return -(-len(self) // batch_size) // shards
 
-    def batches(self, batch_size: int, seed: int = 0, shuffle: bool = False, shard: int = 0, shards: int = 1
-                ) -> Iterator[Batch]:
+    def batches(
+        self, batch_size: int, seed: int = 0, shuffle: bool = False, shard: int = 0, shards: int = 1
+    ) -> Iterator[Batch]:
         """Yield the split's batches in bucketed order (longest first unless ``shuffle``).
 
         With ``shards`` > 1 (data-parallel ranks) every rank draws the same seeded batch order
         and keeps every ``shards``-th batch from ``shard`` on, so the ranks split one epoch.
         """
         order = bucketed_batches(self.length_array, batch_size, seed, shuffle)
-        for index in order[shard:self.batch_count(batch_size, shards) * shards:shards]:
+        for index in order[shard : self.batch_count(batch_size, shards) * shards : shards]:
             yield self.gather(index)
 
     def gather(self, index: np.ndarray) -> Batch:
@@ -129,5 +150,9 @@ class Batcher:
         bag_offsets = np.zeros(len(index) + 1, dtype=np.int64)
         np.cumsum(sizes, out=bag_offsets[1:])
         positions = np.repeat(starts - bag_offsets[:-1], sizes) + np.arange(bag_offsets[-1])
-        return {"ngram_ids": torch.from_numpy(np.asarray(flat[positions], dtype=np.int64)).to(self.device),
-                "ngram_offsets": torch.from_numpy(bag_offsets).to(self.device)}
+        return {
+            "ngram_ids": torch.from_numpy(np.asarray(flat[positions], dtype=np.int64)).to(
+                self.device
+            ),
+            "ngram_offsets": torch.from_numpy(bag_offsets).to(self.device),
+        }

@@ -24,7 +24,10 @@ from rnn_sentiment.core.params import ModelParams
 from rnn_sentiment.text.vocab import PAD_ID
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
-PATHS = ("recurrent", "ngram")  # the order of ``path_logits``' columns; the n-gram path only when it is on
+PATHS = (
+    "recurrent",
+    "ngram",
+)  # the order of ``path_logits``' columns; the n-gram path only when it is on
 
 
 def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -52,8 +55,11 @@ class RecurrentPath(nn.Module):
         self.layers = nn.ModuleList()
         width = config.embed_dim
         for _ in range(config.num_layers):
-            self.layers.append(nn.ModuleList(
-                cell(width, config.hidden_dim, batch_first=True) for _ in range(directions)))
+            self.layers.append(
+                nn.ModuleList(
+                    cell(width, config.hidden_dim, batch_first=True) for _ in range(directions)
+                )
+            )
             width = config.hidden_dim * directions
         self.dropout = nn.Dropout(config.dropout)
         pooled = width * (2 if config.pooling == "max_mean" else 1)
@@ -110,8 +116,13 @@ class NgramPath(nn.Module):
 
     def forward(self, ngram_ids: torch.Tensor, ngram_offsets: torch.Tensor) -> torch.Tensor:
         total = self.weights(ngram_ids, ngram_offsets).squeeze(-1)
-        norm = nn.functional.embedding_bag(ngram_ids, self.squared_ratios, ngram_offsets, mode="sum",
-                                           include_last_offset=True).squeeze(-1).sqrt()
+        norm = (
+            nn.functional.embedding_bag(
+                ngram_ids, self.squared_ratios, ngram_offsets, mode="sum", include_last_offset=True
+            )
+            .squeeze(-1)
+            .sqrt()
+        )
         return total / norm.clamp(min=1e-12)
 
 
@@ -134,16 +145,26 @@ class SentimentClassifier(nn.Module):
     def ngram_features(self) -> int:
         return self.ngrams.weights.num_embeddings if self.ngrams is not None else 0
 
-    def path_logits(self, ids: torch.Tensor, lengths: torch.Tensor, ngram_ids: torch.Tensor,
-                    ngram_offsets: torch.Tensor) -> torch.Tensor:
+    def path_logits(
+        self,
+        ids: torch.Tensor,
+        lengths: torch.Tensor,
+        ngram_ids: torch.Tensor,
+        ngram_offsets: torch.Tensor,
+    ) -> torch.Tensor:
         """[batch, paths]: the recurrent path's logits, then the n-gram path's."""
         paths = [self.recurrent(ids, lengths)]
         if self.ngrams is not None:
             paths.append(self.ngrams(ngram_ids, ngram_offsets))
         return torch.stack(paths, dim=1)
 
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor, ngram_ids: torch.Tensor,
-                ngram_offsets: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        ids: torch.Tensor,
+        lengths: torch.Tensor,
+        ngram_ids: torch.Tensor,
+        ngram_offsets: torch.Tensor,
+    ) -> torch.Tensor:
         """Logits [batch]. ``ids`` [batch, time] right-padded, ``lengths`` [batch] >= 1 (the
         recurrent path's view, truncated to encode.max_len); ``ngram_ids`` and ``ngram_offsets``
         the whole review's bag (text/ngrams.py)."""

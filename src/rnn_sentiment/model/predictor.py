@@ -23,7 +23,9 @@ RETRAIN = "retrain it with `dvc repro train`"
 
 @dataclass
 class PathScores:
-    path_logits: np.ndarray  # [reviews, paths]: the recurrent path's logit, then the n-gram path's (when on)
+    path_logits: (
+        np.ndarray
+    )  # [reviews, paths]: the recurrent path's logit, then the n-gram path's (when on)
     logits: np.ndarray  # [reviews]: the combined model's
     probabilities: np.ndarray  # [reviews]: the combined model's P(positive)
 
@@ -35,8 +37,15 @@ class Predictor:
     its device here, once; a call only reads it. Moving it per call would rebuild the recurrent
     layer's flattened weights while another thread's forward reads them."""
 
-    def __init__(self, model: SentimentClassifier, vocab: pd.Index, ngrams: NgramIndex, encode: EncodeParams,
-                 batch_size: int = 256, device: torch.device = torch.device("cpu")):
+    def __init__(
+        self,
+        model: SentimentClassifier,
+        vocab: pd.Index,
+        ngrams: NgramIndex,
+        encode: EncodeParams,
+        batch_size: int = 256,
+        device: torch.device = torch.device("cpu"),
+    ):
         self.device = device
         self.model = model.to(device).eval()
         self.vocab = vocab
@@ -48,21 +57,48 @@ class Predictor:
     def load(cls, path: str | Path, device: torch.device = torch.device("cpu")) -> "Predictor":
         path = Path(path)
         bundle = torch_files.load_bundle(path)
-        torch_files.check_layout(path, "model bundle's params", ModelParams.model_fields, bundle["model"], RETRAIN)
-        model = SentimentClassifier(len(bundle["vocab"]), len(bundle["ngrams"]), ModelParams(**bundle["model"]))
-        torch_files.check_layout(path, "model bundle's weights", model.state_dict(), bundle["state_dict"], RETRAIN)
+        torch_files.check_layout(
+            path, "model bundle's params", ModelParams.model_fields, bundle["model"], RETRAIN
+        )
+        model = SentimentClassifier(
+            len(bundle["vocab"]), len(bundle["ngrams"]), ModelParams(**bundle["model"])
+        )
+        torch_files.check_layout(
+            path, "model bundle's weights", model.state_dict(), bundle["state_dict"], RETRAIN
+        )
         model.load_state_dict(bundle["state_dict"])
-        torch_files.check_layout(path, "model bundle's encode settings", EncodeParams.model_fields, bundle["encode"],
-                                 RETRAIN)
-        return cls(model, pd.Index(bundle["vocab"]), NgramIndex(bundle["ngrams"]), EncodeParams(**bundle["encode"]),
-                   device=device)
+        torch_files.check_layout(
+            path,
+            "model bundle's encode settings",
+            EncodeParams.model_fields,
+            bundle["encode"],
+            RETRAIN,
+        )
+        return cls(
+            model,
+            pd.Index(bundle["vocab"]),
+            NgramIndex(bundle["ngrams"]),
+            EncodeParams(**bundle["encode"]),
+            device=device,
+        )
 
     def encode_texts(self, texts: list[str]) -> encoding.EncodedSplit:
         # A lone surrogate (JSON allows "\ud800") cannot be stored as UTF-8: it becomes "?".
-        valid = [t if t.isascii() else t.encode("utf-8", "replace").decode("utf-8") for t in map(str, texts)]
-        tokens = tokenizer.tokenize_series(pd.Series(valid, dtype=object).astype(str), self.encode.max_len)
-        return encoding.encode(tokens, np.zeros(len(texts)), self.vocab, self.encode.max_len, self.encode.truncate,
-                               self.ngrams)
+        valid = [
+            t if t.isascii() else t.encode("utf-8", "replace").decode("utf-8")
+            for t in map(str, texts)
+        ]
+        tokens = tokenizer.tokenize_series(
+            pd.Series(valid, dtype=object).astype(str), self.encode.max_len
+        )
+        return encoding.encode(
+            tokens,
+            np.zeros(len(texts)),
+            self.vocab,
+            self.encode.max_len,
+            self.encode.truncate,
+            self.ngrams,
+        )
 
     @torch.inference_mode()
     def predict_encoded(self, split: encoding.EncodedSplit) -> np.ndarray:
@@ -78,11 +114,16 @@ class Predictor:
         """Each path's logit and the combined one, with the combined probability (as ``predict_encoded``
         gives it), in the split's row order: one forward pass."""
         paths = self.model.ngrams is not None
-        scores = PathScores(np.empty((len(split.lengths), 1 + paths)), np.empty(len(split.lengths)),
-                            np.empty(len(split.lengths)))
+        scores = PathScores(
+            np.empty((len(split.lengths), 1 + paths)),
+            np.empty(len(split.lengths)),
+            np.empty(len(split.lengths)),
+        )
         for batch in Batcher(split, self.device, with_ngrams=True).batches(self.batch_size):
             path_logits = self.model.path_logits(*batch.inputs)
-            logits = self.model.combine(path_logits).squeeze(-1)  # the model's forward, its parts kept
+            logits = self.model.combine(path_logits).squeeze(
+                -1
+            )  # the model's forward, its parts kept
             scores.path_logits[batch.rows] = path_logits.double().cpu().numpy()
             scores.logits[batch.rows] = logits.double().cpu().numpy()
             scores.probabilities[batch.rows] = torch.sigmoid(logits.float()).cpu().numpy()
@@ -103,7 +144,9 @@ def blank(texts: list[str]) -> np.ndarray:
 
 def label_frame(texts: list[str], probabilities: np.ndarray) -> pd.DataFrame:
     labels = np.where(probabilities >= 0.5, LABELS[1], LABELS[0])
-    return pd.DataFrame({
-        "label": np.where(blank(texts), EMPTY_LABEL, labels),
-        "probability": probabilities,
-    })
+    return pd.DataFrame(
+        {
+            "label": np.where(blank(texts), EMPTY_LABEL, labels),
+            "probability": probabilities,
+        }
+    )

@@ -45,23 +45,34 @@ def load(path: Path, what: str = "checkpoint") -> dict:
 def check_layout(path: Path, what: str, expected, found, remedy: str) -> None:
     """Refuse, in one line naming the keys that differ, a file whose ``what`` holds other keys than
     this code's layout ``expected``: one written by an older (or newer) version of the model."""
-    missing, unknown = [k for k in expected if k not in found], [k for k in found if k not in expected]
+    missing, unknown = (
+        [k for k in expected if k not in found],
+        [k for k in found if k not in expected],
+    )
     if missing or unknown:
-        differs = "; ".join(f"{name}: {', '.join(map(str, keys[:SHOWN]))}" + (f" (+{len(keys) - SHOWN} more)"
-                                                                            if len(keys) > SHOWN else "")
-                            for name, keys in (("missing", missing), ("unknown", unknown)) if keys)
+        differs = "; ".join(
+            f"{name}: {', '.join(map(str, keys[:SHOWN]))}"
+            + (f" (+{len(keys) - SHOWN} more)" if len(keys) > SHOWN else "")
+            for name, keys in (("missing", missing), ("unknown", unknown))
+            if keys
+        )
         raise PipelineError(f"{path}: {what} of another model layout ({differs}); {remedy}")
 
 
-def save_bundle(path: Path, model: torch.nn.Module, vocab: pd.Index, ngrams: list[str], encode: EncodeParams) -> None:
-    save(path, {
-        "format": BUNDLE_FORMAT,
-        "model": model.config.model_dump(),
-        "encode": encode.model_dump(),
-        "vocab": list(vocab),
-        "ngrams": list(ngrams),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-    })
+def save_bundle(
+    path: Path, model: torch.nn.Module, vocab: pd.Index, ngrams: list[str], encode: EncodeParams
+) -> None:
+    save(
+        path,
+        {
+            "format": BUNDLE_FORMAT,
+            "model": model.config.model_dump(),
+            "encode": encode.model_dump(),
+            "vocab": list(vocab),
+            "ngrams": list(ngrams),
+            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        },
+    )
 
 
 def load_bundle(path: Path) -> dict:

@@ -9,8 +9,8 @@ import io
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,13 @@ import pandas as pd
 from rnn_sentiment.core import cli, paths
 from rnn_sentiment.core.errors import PipelineError, first_line
 from rnn_sentiment.model import runtime
-from rnn_sentiment.model.predictor import EMPTY_LABEL, EMPTY_PROBABILITY, Predictor, blank, label_frame
+from rnn_sentiment.model.predictor import (
+    EMPTY_LABEL,
+    EMPTY_PROBABILITY,
+    Predictor,
+    blank,
+    label_frame,
+)
 
 MLFLOW_SCHEMES = ("models:/", "runs:/", "file:", "mlflow-artifacts:", "s3:", "gs:")
 
@@ -38,7 +44,9 @@ def read_texts(args: argparse.Namespace) -> list[str]:
         except FileNotFoundError:
             raise PipelineError(f"{args.file}: file not found") from None
         except UnicodeDecodeError as error:
-            raise PipelineError(f"{args.file}: not UTF-8 (bad byte at offset {error.start})") from None
+            raise PipelineError(
+                f"{args.file}: not UTF-8 (bad byte at offset {error.start})"
+            ) from None
     raw = sys.stdin.buffer.read()
     try:
         return _read_lines(io.StringIO(raw.decode("utf-8")))
@@ -52,8 +60,10 @@ def _registry_error(uri: str, error: Exception) -> PipelineError:
 
     try:
         client = MlflowClient()
-        known = [f"{m.name} (aliases: {', '.join(sorted(m.aliases)) or 'none'})"
-                 for m in client.search_registered_models()]
+        known = [
+            f"{m.name} (aliases: {', '.join(sorted(m.aliases)) or 'none'})"
+            for m in client.search_registered_models()
+        ]
     except Exception:
         known = []
     listing = "; ".join(known) if known else "no registered models"
@@ -85,13 +95,22 @@ def threads_count(value: str) -> int:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="rnn-sentiment-predict", description=__doc__.splitlines()[0])
-    parser.add_argument("texts", nargs="*", help="reviews to classify (default: read --file or stdin)")
+    parser = argparse.ArgumentParser(
+        prog="rnn-sentiment-predict", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "texts", nargs="*", help="reviews to classify (default: read --file or stdin)"
+    )
     parser.add_argument("--file", help="a UTF-8 file with one review per line")
-    parser.add_argument("--model", default=str(paths.MODEL),
-                        help="models/model.pt (default) or an MLflow URI, e.g. models:/imdb-rnn@champion")
+    parser.add_argument(
+        "--model",
+        default=str(paths.MODEL),
+        help="models/model.pt (default) or an MLflow URI, e.g. models:/imdb-rnn@champion",
+    )
     parser.add_argument("--format", choices=("tsv", "jsonl"), default="tsv")
-    parser.add_argument("--threads", type=threads_count, default=0, help="torch threads (default 0: one per core)")
+    parser.add_argument(
+        "--threads", type=threads_count, default=0, help="torch threads (default 0: one per core)"
+    )
     return parser.parse_args(argv)
 
 
@@ -105,15 +124,22 @@ def main(argv: list[str] | None = None) -> None:
     seconds = time.perf_counter() - started
     frame = label_frame(texts, np.asarray(probabilities, dtype=float))
     out = sys.stdout
-    for text, row in zip(texts, frame.itertuples(index=False)):
+    for text, row in zip(texts, frame.itertuples(index=False), strict=True):
         if args.format == "jsonl":
-            out.write(json.dumps({"label": row.label, "probability": round(row.probability, 6), "text": text}) + "\n")
+            out.write(
+                json.dumps(
+                    {"label": row.label, "probability": round(row.probability, 6), "text": text}
+                )
+                + "\n"
+            )
         else:
             preview = " ".join(text.split())[:80]
             out.write(f"{row.label}\t{row.probability:.4f}\t{preview}\n")
     rate = len(texts) / seconds if seconds > 0 else float("inf")
     blanks = int(blank(texts).sum())
-    note = f"; {blanks} empty or whitespace only: {EMPTY_LABEL} {EMPTY_PROBABILITY}" if blanks else ""
+    note = (
+        f"; {blanks} empty or whitespace only: {EMPTY_LABEL} {EMPTY_PROBABILITY}" if blanks else ""
+    )
     print(f"{len(texts)} reviews in {seconds:.3f}s ({rate:,.0f} reviews/s){note}", file=sys.stderr)
 
 

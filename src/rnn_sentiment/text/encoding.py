@@ -48,8 +48,14 @@ def _keep_mask(position: np.ndarray, length: np.ndarray, max_len: int, policy: s
     return (position < head) | (position >= length - tail)
 
 
-def encode(tokens: pd.Series, labels: np.ndarray, vocab: pd.Index, max_len: int, policy: str,
-           ngrams: NgramIndex | None = None) -> EncodedSplit:
+def encode(
+    tokens: pd.Series,
+    labels: np.ndarray,
+    vocab: pd.Index,
+    max_len: int,
+    policy: str,
+    ngrams: NgramIndex | None = None,
+) -> EncodedSplit:
     """Vectorised: one explode, one hash lookup, one scatter. A text with no tokens becomes ``<unk>``
     for the recurrent path and an empty bag for the n-gram path."""
     counts = np.maximum(tokens.str.len().to_numpy(dtype=np.int64), 1)
@@ -74,8 +80,14 @@ def encode(tokens: pd.Series, labels: np.ndarray, vocab: pd.Index, max_len: int,
 
 
 def _header(handle, dtype: type, shape: tuple) -> None:
-    np.lib.format.write_array_header_1_0(handle, {
-        "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape})
+    np.lib.format.write_array_header_1_0(
+        handle,
+        {
+            "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+            "fortran_order": False,
+            "shape": shape,
+        },
+    )
 
 
 class SplitWriter:
@@ -111,10 +123,12 @@ class SplitWriter:
         end = self.filled + len(split.lengths)
         split.ids.astype(np.int32, copy=False).tofile(self.ids)
         split.ngram_ids.astype(np.int32, copy=False).tofile(self.ngram_ids)
-        self.ngram_offsets[self.filled + 1:end + 1] = self.ngram_offsets[self.filled] + split.ngram_offsets[1:]
-        self.lengths[self.filled:end] = split.lengths
-        self.labels[self.filled:end] = split.labels
-        self.token_counts[self.filled:end] = np.maximum(tokens.str.len().to_numpy(), 1)
+        self.ngram_offsets[self.filled + 1 : end + 1] = (
+            self.ngram_offsets[self.filled] + split.ngram_offsets[1:]
+        )
+        self.lengths[self.filled : end] = split.lengths
+        self.labels[self.filled : end] = split.labels
+        self.token_counts[self.filled : end] = np.maximum(tokens.str.len().to_numpy(), 1)
         real = split.ids[split.ids != PAD_ID]
         self.unknown += int(np.count_nonzero(real == UNK_ID))
         self.kept += int(real.size)
@@ -124,23 +138,35 @@ class SplitWriter:
         """Finish the files and return the split's stats (OOV rate, lengths, share truncated, n-grams)."""
         self.ids.close()
         if self.filled != self.rows:
-            raise PipelineError(f"{self.directory}: {self.name} got {self.filled} rows, expected {self.rows}")
+            raise PipelineError(
+                f"{self.directory}: {self.name} got {self.filled} rows, expected {self.rows}"
+            )
         self.ngram_ids.seek(0)
         _header(self.ngram_ids, np.int32, (int(self.ngram_offsets[-1]),))
         if self.ngram_ids.tell() != NPY_HEADER:
-            raise PipelineError(f"{self.directory}: {self.name}_ngram_ids.npy header is not {NPY_HEADER} bytes")
+            raise PipelineError(
+                f"{self.directory}: {self.name}_ngram_ids.npy header is not {NPY_HEADER} bytes"
+            )
         self.ngram_ids.close()
         for part in ("lengths", "labels", "ngram_offsets"):
-            np.save(self.directory / f"{self.name}_{part}.npy", getattr(self, part), allow_pickle=False)
-        p50, p90, p99 = np.percentile(self.token_counts, [50, 90, 99]) if self.rows else (0.0, 0.0, 0.0)
+            np.save(
+                self.directory / f"{self.name}_{part}.npy", getattr(self, part), allow_pickle=False
+            )
+        p50, p90, p99 = (
+            np.percentile(self.token_counts, [50, 90, 99]) if self.rows else (0.0, 0.0, 0.0)
+        )
         return {
             "reviews": self.rows,
             "oov_rate": round(self.unknown / self.kept, 6) if self.kept else 0.0,
             "length_p50": float(p50),
             "length_p90": float(p90),
             "length_p99": float(p99),
-            "truncated_share": round(float(np.mean(self.token_counts > self.max_len)), 6) if self.rows else 0.0,
-            "ngrams_per_review": round(float(self.ngram_offsets[-1] / self.rows), 2) if self.rows else 0.0,
+            "truncated_share": round(float(np.mean(self.token_counts > self.max_len)), 6)
+            if self.rows
+            else 0.0,
+            "ngrams_per_review": round(float(self.ngram_offsets[-1] / self.rows), 2)
+            if self.rows
+            else 0.0,
         }
 
 
@@ -158,7 +184,12 @@ def load(directory: Path, name: str) -> EncodedSplit:
     split = EncodedSplit(**arrays)
     n = len(split.ids)
     offsets = split.ngram_offsets
-    if (split.ids.ndim != 2 or len(split.lengths) != n or len(split.labels) != n or len(offsets) != n + 1
-            or offsets[-1] != len(split.ngram_ids)):
+    if (
+        split.ids.ndim != 2
+        or len(split.lengths) != n
+        or len(split.labels) != n
+        or len(offsets) != n + 1
+        or offsets[-1] != len(split.ngram_ids)
+    ):
         raise PipelineError(f"{directory}: {name} arrays disagree in shape")
     return split

@@ -25,4 +25,5 @@ def check(counts: pd.Series, source: str, text_column: str) -> None:
         f"{source}: nothing to learn from: {len(recurring)} distinct tokens occur more than once in the training "
         f"split, {share:.1%} of its {total} tokens (at least {MIN_RECURRING_TOKENS} and {MIN_RECURRING_SHARE:.0%} "
         f"are needed); check that data.text_column ({text_column!r}) holds the review text, not ids, and that the "
-        f"text is in a language written with spaces between words, or in Chinese, Japanese or Thai")
+        f"text is in a language written with spaces between words, or in Chinese, Japanese or Thai"
+    )

@@ -8,8 +8,8 @@ hash index: no Python loop per token. The table on disk (``ngrams.tsv``) names e
 its tokens joined with a space, with the training reviews holding it per class.
 """
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,9 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     return ordered[run_starts(ordered)]
 
 
-def ngram_keys(ids: np.ndarray, rows: np.ndarray, base: int, order: int) -> tuple[np.ndarray, np.ndarray]:
+def ngram_keys(
+    ids: np.ndarray, rows: np.ndarray, base: int, order: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Keys of every 1..``order``-gram of known tokens (id >= 0) inside one row, and their rows.
 
     ``ids``/``rows``: a chunk's tokens, flat, rows contiguous and non-decreasing."""
@@ -49,11 +51,11 @@ def ngram_keys(ids: np.ndarray, rows: np.ndarray, base: int, order: int) -> tupl
             length = len(ids) - n + 1
             if length <= 0:
                 break
-            key = key[:length] * base + ids[n - 1:]
-            ok = ok[:length] & known[n - 1:] & (rows[:length] == rows[n - 1:])
+            key = key[:length] * base + ids[n - 1 :]
+            ok = ok[:length] & known[n - 1 :] & (rows[:length] == rows[n - 1 :])
         keys.append(key[ok] + offset)
-        key_rows.append(rows[:len(ok)][ok])
-        offset += base ** n
+        key_rows.append(rows[: len(ok)][ok])
+        offset += base**n
     return np.concatenate(keys), np.concatenate(key_rows)
 
 
@@ -68,7 +70,9 @@ def flatten(tokens: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _token_index(tokens: pd.Index) -> pd.Index:
     if len(tokens) >= MAX_TOKENS:
-        raise PipelineError(f"ngrams: {len(tokens)} distinct tokens; n-gram keys need under {MAX_TOKENS}")
+        raise PipelineError(
+            f"ngrams: {len(tokens)} distinct tokens; n-gram keys need under {MAX_TOKENS}"
+        )
     return tokens
 
 
@@ -85,11 +89,15 @@ class NgramCounter:
 
     def add(self, tokens: pd.Series, labels: np.ndarray) -> None:
         flat, rows = flatten(tokens.reset_index(drop=True))
-        keys, key_rows = ngram_keys(self.tokens.get_indexer(flat).astype(np.int64), rows, len(self.tokens), self.order)
+        keys, key_rows = ngram_keys(
+            self.tokens.get_indexer(flat).astype(np.int64), rows, len(self.tokens), self.order
+        )
         key_labels = np.asarray(labels)[key_rows]
         chunk_keys, chunk_counts = [self.keys], [self.counts]
         for label in (0, 1):
-            distinct, reviews = _count_documents(keys[key_labels == label], key_rows[key_labels == label])
+            distinct, reviews = _count_documents(
+                keys[key_labels == label], key_rows[key_labels == label]
+            )
             counts = np.zeros((len(distinct), 2), dtype=np.int64)
             counts[:, label] = reviews
             chunk_keys.append(distinct)
@@ -109,8 +117,13 @@ class NgramCounter:
         df = self.counts.sum(axis=1)
         candidates = np.flatnonzero(df >= min_df)
         chosen = candidates[np.lexsort((self.keys[candidates], -df[candidates]))[:max_features]]
-        return pd.DataFrame({"ngram": self._strings(self.keys[chosen]),
-                             "positive": self.counts[chosen, 1], "negative": self.counts[chosen, 0]})
+        return pd.DataFrame(
+            {
+                "ngram": self._strings(self.keys[chosen]),
+                "positive": self.counts[chosen, 1],
+                "negative": self.counts[chosen, 0],
+            }
+        )
 
     def _strings(self, keys: np.ndarray) -> np.ndarray:
         """Keys back to their tokens joined by spaces."""
@@ -118,7 +131,7 @@ class NgramCounter:
         tokens = self.tokens.to_numpy(dtype=object)
         offset = 0
         for n in range(1, self.order + 1):
-            in_order = (keys >= offset) & (keys < offset + base ** n)
+            in_order = (keys >= offset) & (keys < offset + base**n)
             rest = keys[in_order] - offset
             parts = []
             for _ in range(n):
@@ -129,7 +142,7 @@ class NgramCounter:
             for word in words[1:]:
                 joined = joined + " " + word
             out[in_order] = joined
-            offset += base ** n
+            offset += base**n
         return out
 
 
@@ -152,7 +165,9 @@ class NgramIndex:
         self.order = int(sizes.max()) if len(sizes) else 1
         flat, rows = flatten(parts)
         self.tokens = _token_index(pd.Index(pd.unique(flat)))
-        keys, key_rows = ngram_keys(self.tokens.get_indexer(flat).astype(np.int64), rows, len(self.tokens), self.order)
+        keys, key_rows = ngram_keys(
+            self.tokens.get_indexer(flat).astype(np.int64), rows, len(self.tokens), self.order
+        )
         whole = _whole_ngram_keys(keys, key_rows, sizes, len(self.tokens))
         self.keys = pd.Index(whole)
         self.size = len(ngrams)
@@ -163,7 +178,9 @@ class NgramIndex:
         offsets = np.zeros(len(tokens) + 1, dtype=np.int64)
         if not self.size or not len(flat):
             return np.empty(0, dtype=np.int32), offsets
-        keys, key_rows = ngram_keys(self.tokens.get_indexer(flat).astype(np.int64), rows, len(self.tokens), self.order)
+        keys, key_rows = ngram_keys(
+            self.tokens.get_indexer(flat).astype(np.int64), rows, len(self.tokens), self.order
+        )
         features = self.keys.get_indexer(keys).astype(np.int64)
         found = features >= 0
         pairs = sorted_unique(key_rows[found] * self.size + features[found])
@@ -171,9 +188,11 @@ class NgramIndex:
         return (pairs % self.size).astype(np.int32), offsets
 
 
-def _whole_ngram_keys(keys: np.ndarray, rows: np.ndarray, sizes: np.ndarray, base: int) -> np.ndarray:
+def _whole_ngram_keys(
+    keys: np.ndarray, rows: np.ndarray, sizes: np.ndarray, base: int
+) -> np.ndarray:
     """Of the keys ``ngram_keys`` gives for each table row, the one spanning the whole row."""
-    offset_of = np.cumsum([0] + [base ** n for n in range(1, MAX_ORDER + 1)])
+    offset_of = np.cumsum([0] + [base**n for n in range(1, MAX_ORDER + 1)])
     whole = np.empty(len(sizes), dtype=np.int64)
     for n in np.unique(sizes):
         low, high = offset_of[n - 1], offset_of[n]

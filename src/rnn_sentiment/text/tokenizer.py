@@ -15,8 +15,10 @@ import pandas as pd
 MARKUP = re.compile(r"<br\s*/?>|<[a-z]+\s*/?>", re.IGNORECASE)
 # Letters of the scripts written without spaces: Han (CJK blocks, compatibility ideographs, planes 2-3 and 々〆〇),
 # Hiragana, Katakana (with its extensions and half-width forms) and Thai's consonants and vowels.
-UNSPACED = (r"\u3005-\u3007\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
-            r"\U00020000-\U0003ffff\u0e01-\u0e30\u0e32\u0e33\u0e40-\u0e46")
+UNSPACED = (
+    r"\u3005-\u3007\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+    r"\U00020000-\U0003ffff\u0e01-\u0e30\u0e32\u0e33\u0e40-\u0e46"
+)
 MARKS = r"\u3099\u309a\u0e31\u0e34-\u0e3a\u0e47-\u0e4e"  # combining marks that belong to the letter before them
 WORD = rf"[^\W_{UNSPACED}]"  # a letter or digit of any other script
 TOKEN = re.compile(rf"[{UNSPACED}][{MARKS}]*|{WORD}+(?:['\u2019]{WORD}+)*|[^\w\s]|_")

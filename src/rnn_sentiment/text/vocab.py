@@ -1,7 +1,7 @@
 """Vocabulary built from the training split only: ``<pad>`` = 0, ``<unk>`` = 1, then by frequency."""
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import pandas as pd
 
@@ -25,14 +25,19 @@ def count(token_chunks: Iterable[pd.Series]) -> pd.Series:
 
 def build(counts: pd.Series, min_freq: int, max_size: int) -> pd.Series:
     """Token -> count, ordered by id. Ties in count are broken alphabetically for determinism."""
-    tokens = frequent(counts, min_freq)[:max_size - len(SPECIALS)]
-    return pd.concat([pd.Series(0, index=pd.Index(SPECIALS, name="token")), counts.reindex(tokens)]).rename("count")
+    tokens = frequent(counts, min_freq)[: max_size - len(SPECIALS)]
+    return pd.concat(
+        [pd.Series(0, index=pd.Index(SPECIALS, name="token")), counts.reindex(tokens)]
+    ).rename("count")
 
 
 def frequent(counts: pd.Series, min_count: int) -> pd.Index:
     """Tokens seen at least ``min_count`` times, most frequent first (ties alphabetical)."""
     kept = counts[counts >= min_count].rename_axis("token").reset_index(name="count")
-    return pd.Index(kept.sort_values(["count", "token"], ascending=[False, True], kind="stable")["token"], name="token")
+    return pd.Index(
+        kept.sort_values(["count", "token"], ascending=[False, True], kind="stable")["token"],
+        name="token",
+    )
 
 
 def write(vocab: pd.Series, path: Path) -> None:
@@ -44,7 +49,9 @@ def read(path: Path) -> pd.Index:
     """The vocabulary as an index of tokens whose positions are the ids."""
     table = read_tsv(path, "token", "vocabulary")
     if list(table.columns[:1]) != ["token"] or list(table["token"].head(2)) != list(SPECIALS):
-        raise PipelineError(f"{path}: not a vocabulary file (expects token/count columns, <pad> and <unk> first)")
+        raise PipelineError(
+            f"{path}: not a vocabulary file (expects token/count columns, <pad> and <unk> first)"
+        )
     return pd.Index(table["token"])
 
 

@@ -19,7 +19,11 @@ import rnn_sentiment
 
 PACKAGE_DIR = Path(rnn_sentiment.__file__).parent
 MODEL_CODE = Path(__file__).with_name("served_model.py")
-SHIPPED = ("core", "text", "model")  # the subpackages the served model imports; train depends on them
+SHIPPED = (
+    "core",
+    "text",
+    "model",
+)  # the subpackages the served model imports; train depends on them
 EXAMPLE = pd.DataFrame({"text": ["This is great!", "I hate it"]})
 ARTIFACT_NAME = "model"
 NETWORK_NAME = "network"
@@ -28,8 +32,14 @@ NETWORK_NAME = "network"
 def requirements() -> list[str]:
     """Pinned explicitly: MLflow's inference of them costs ~18 s per run."""
     torch_version = version("torch").split("+")[0]
-    return [f"torch=={torch_version}", f"mlflow=={version('mlflow')}", f"pandas=={version('pandas')}",
-            f"numpy=={version('numpy')}", f"pyyaml=={version('pyyaml')}", f"pydantic=={version('pydantic')}"]
+    return [
+        f"torch=={torch_version}",
+        f"mlflow=={version('mlflow')}",
+        f"pandas=={version('pandas')}",
+        f"numpy=={version('numpy')}",
+        f"pyyaml=={version('pyyaml')}",
+        f"pydantic=={version('pydantic')}",
+    ]
 
 
 def shipped_package(scratch: Path) -> Path:
@@ -38,7 +48,9 @@ def shipped_package(scratch: Path) -> Path:
     package.mkdir()
     shutil.copy(PACKAGE_DIR / "__init__.py", package)
     for name in SHIPPED:
-        shutil.copytree(PACKAGE_DIR / name, package / name, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            PACKAGE_DIR / name, package / name, ignore=shutil.ignore_patterns("__pycache__")
+        )
     return package
 
 
@@ -49,7 +61,9 @@ def log_model(bundle: Path):
     from mlflow.types import ColSpec, Schema
 
     # Outputs only: the served model checks its input itself (served_model.texts_from).
-    signature = ModelSignature(outputs=Schema([ColSpec("string", "label"), ColSpec("double", "probability")]))
+    signature = ModelSignature(
+        outputs=Schema([ColSpec("string", "label"), ColSpec("double", "probability")])
+    )
     with tempfile.TemporaryDirectory() as scratch:
         return mlflow.pyfunc.log_model(
             name=ARTIFACT_NAME,
@@ -77,16 +91,24 @@ def log_network(model, vocab_file: Path, ngrams_file: Path, max_len: int):
     from rnn_sentiment.text.vocab import PAD_ID, UNK_ID
 
     signature = ModelSignature(
-        inputs=Schema([TensorSpec(np.dtype("int64"), (-1, max_len), "ids"),
-                       TensorSpec(np.dtype("int64"), (-1,), "lengths"),
-                       TensorSpec(np.dtype("int64"), (-1,), "ngram_ids"),
-                       TensorSpec(np.dtype("int64"), (-1,), "ngram_offsets")]),
+        inputs=Schema(
+            [
+                TensorSpec(np.dtype("int64"), (-1, max_len), "ids"),
+                TensorSpec(np.dtype("int64"), (-1,), "lengths"),
+                TensorSpec(np.dtype("int64"), (-1,), "ngram_ids"),
+                TensorSpec(np.dtype("int64"), (-1,), "ngram_offsets"),
+            ]
+        ),
         outputs=Schema([TensorSpec(np.dtype("float32"), (-1,), "logit")]),
     )
     ids = np.full((2, max_len), PAD_ID, dtype=np.int64)
     ids[0, :2], ids[1, :1] = UNK_ID, UNK_ID
-    example = {"ids": ids, "lengths": np.array([2, 1]),  # sizes all differ, so none is taken for another
-               "ngram_ids": np.arange(5) % max(model.ngram_features, 1), "ngram_offsets": np.array([0, 3, 5])}
+    example = {
+        "ids": ids,
+        "lengths": np.array([2, 1]),  # sizes all differ, so none is taken for another
+        "ngram_ids": np.arange(5) % max(model.ngram_features, 1),
+        "ngram_offsets": np.array([0, 3, 5]),
+    }
     with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
         # MLflow traces the export with a list-of-arrays example but cannot store one in MLmodel,
         # so the example also travels as a file beside the vocabulary and the n-gram table.
@@ -94,7 +116,11 @@ def log_network(model, vocab_file: Path, ngrams_file: Path, max_len: int):
         stored.write_text(json.dumps({name: value.tolist() for name, value in example.items()}))
         warnings.simplefilter("ignore")  # torch.export's notes on specialised dimensions
         return mlflow.pytorch.log_model(
-            model.eval(), name=NETWORK_NAME, signature=signature, input_example=list(example.values()),
-            serialization_format="pt2", extra_files=[str(vocab_file), str(ngrams_file), str(stored)],
+            model.eval(),
+            name=NETWORK_NAME,
+            signature=signature,
+            input_example=list(example.values()),
+            serialization_format="pt2",
+            extra_files=[str(vocab_file), str(ngrams_file), str(stored)],
             pip_requirements=requirements()[:1],
         )

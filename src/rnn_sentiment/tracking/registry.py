@@ -26,9 +26,19 @@ def register_and_promote(model_uri: str, name: str, alias: str, roc_auc: float) 
     promote = previous is None or roc_auc > previous
     if promote:
         client.set_registered_model_alias(name, alias, version)
-    decision = (f"version {version} (test ROC AUC {roc_auc:.4f}) "
-                + ("became" if promote else "did not become") + f" @{alias}; "
-                + ("no previous holder" if previous is None
-                   else f"previous: version {previous_version} at {previous:.4f}"))
-    return {"registry.model": name, "registry.version": str(version),
-            "registry.promoted": str(promote).lower(), "registry.decision": decision}
+    decision = (
+        f"version {version} (test ROC AUC {roc_auc:.4f}) "
+        + ("became" if promote else "did not become")
+        + f" @{alias}; "
+        + (
+            "no previous holder"
+            if previous is None
+            else f"previous: version {previous_version} at {previous:.4f}"
+        )
+    )
+    return {
+        "registry.model": name,
+        "registry.version": str(version),
+        "registry.promoted": str(promote).lower(),
+        "registry.decision": decision,
+    }

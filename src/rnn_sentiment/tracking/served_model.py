@@ -43,17 +43,25 @@ def texts_from(model_input) -> list[str]:
         elif len(columns) == 1:
             items = model_input.iloc[:, 0].tolist()
         else:
-            raise refused(f"input has columns {columns} and none is named {TEXT!r}; "
-                          f"send a {TEXT!r} column or a single column of texts")
-    elif isinstance(model_input, dict):  # {"instances": [{"text": ...}]} and {"inputs": {"text": [...]}}
+            raise refused(
+                f"input has columns {columns} and none is named {TEXT!r}; "
+                f"send a {TEXT!r} column or a single column of texts"
+            )
+    elif isinstance(
+        model_input, dict
+    ):  # {"instances": [{"text": ...}]} and {"inputs": {"text": [...]}}
         if TEXT not in model_input:
-            raise refused(f"input has keys {[str(k) for k in model_input]} and none is named {TEXT!r}")
+            raise refused(
+                f"input has keys {[str(k) for k in model_input]} and none is named {TEXT!r}"
+            )
         items = items_of(model_input[TEXT])
     elif isinstance(model_input, (np.ndarray, str, pd.Series, list, tuple)):
         items = items_of(model_input)
     else:
-        raise refused(f"expected texts, a list of texts or a table with a {TEXT!r} column; "
-                      f"got {type(model_input).__name__}")
+        raise refused(
+            f"expected texts, a list of texts or a table with a {TEXT!r} column; "
+            f"got {type(model_input).__name__}"
+        )
     for number, item in enumerate(items):
         if not isinstance(item, str):
             raise refused(f"input item {number} is not a text: {item!r} ({type(item).__name__})")
@@ -68,7 +76,9 @@ class RawTextSentimentModel(PythonModel):
     # pd.DataFrame is one of the hints MLflow takes without validating or converting the input
     # (which texts_from does, also for the arrays, dicts and strings the scoring server passes);
     # with no hint at all, MLflow warns on every load.
-    def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+    def predict(
+        self, context, model_input: pd.DataFrame, params: dict | None = None
+    ) -> pd.DataFrame:
         texts = texts_from(model_input)
         return label_frame(texts, self.predictor.predict_proba(texts))
 

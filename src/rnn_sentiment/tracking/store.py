@@ -10,16 +10,19 @@ import json
 import logging
 import os
 import subprocess
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from rnn_sentiment.core.errors import PipelineError, first_line
 from rnn_sentiment.core.files import write_json
 
 # Fail within seconds, not after minutes of retries, when a tracking server is down.
-CLIENT_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
-                   "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+CLIENT_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+}
 EXPERIMENT_KIND, MODEL_TRAINING = "mlflow.experimentKind", "custom_model_development"
 QUEUE_WORKSPACE_MARKER = f"{os.sep}.dvc{os.sep}tmp{os.sep}exps{os.sep}"
 
@@ -63,17 +66,24 @@ def connect(experiment: str) -> str:
     try:
         found = mlflow.get_experiment_by_name(experiment)
         if found is None:
-            return mlflow.create_experiment(experiment, artifact_location=_default_artifact_location(),
-                                            tags={EXPERIMENT_KIND: MODEL_TRAINING})
+            return mlflow.create_experiment(
+                experiment,
+                artifact_location=_default_artifact_location(),
+                tags={EXPERIMENT_KIND: MODEL_TRAINING},
+            )
         if found.tags.get(EXPERIMENT_KIND) != MODEL_TRAINING:
-            mlflow.MlflowClient().set_experiment_tag(found.experiment_id, EXPERIMENT_KIND, MODEL_TRAINING)
+            mlflow.MlflowClient().set_experiment_tag(
+                found.experiment_id, EXPERIMENT_KIND, MODEL_TRAINING
+            )
         return found.experiment_id
     except Exception as error:  # connection refused, HTTP errors, bad URI: all the same to the user
         raise unreachable(uri, error) from None
 
 
 def unreachable(uri: str, error: Exception) -> PipelineError:
-    return PipelineError(f"MLflow tracking store {uri} failed: {first_line(underlying_error(error), None)}")
+    return PipelineError(
+        f"MLflow tracking store {uri} failed: {first_line(underlying_error(error), None)}"
+    )
 
 
 @contextmanager
@@ -84,10 +94,17 @@ def tracked(action: str) -> Iterator[None]:
     except PipelineError:
         raise
     except Exception as error:
-        if type(error).__module__.split(".")[0] not in ("mlflow", "requests", "urllib3", "sqlalchemy"):
+        if type(error).__module__.split(".")[0] not in (
+            "mlflow",
+            "requests",
+            "urllib3",
+            "sqlalchemy",
+        ):
             raise
-        raise PipelineError(f"MLflow tracking store {tracking_uri()} failed while {action}: "
-                            f"{first_line(underlying_error(error), None)}") from None
+        raise PipelineError(
+            f"MLflow tracking store {tracking_uri()} failed while {action}: "
+            f"{first_line(underlying_error(error), None)}"
+        ) from None
 
 
 def underlying_error(error: BaseException) -> BaseException:
@@ -107,8 +124,9 @@ def underlying_error(error: BaseException) -> BaseException:
 
 def _git(*args: str) -> str:
     try:
-        return subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
 
@@ -139,20 +157,37 @@ def log_inputs(stage: str, tagged: list[Path], listed: list[Path]) -> dict[str, 
     import mlflow
 
     workspace = Path.cwd().resolve()
-    files = sorted(f for p in [*tagged, *listed] for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file())
+    files = sorted(
+        f for p in [*tagged, *listed] for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()
+    )
     digests = {}
     for f in files:
         with open(f, "rb") as handle:
-            digests[f.resolve().relative_to(workspace).as_posix()] = hashlib.file_digest(handle, "md5").hexdigest()
-    mlflow.set_tags({f"input.md5.{path}": digests[path] for path in
-                     (p.resolve().relative_to(workspace).as_posix() for p in tagged)})
+            digests[f.resolve().relative_to(workspace).as_posix()] = hashlib.file_digest(
+                handle, "md5"
+            ).hexdigest()
+    mlflow.set_tags(
+        {
+            f"input.md5.{path}": digests[path]
+            for path in (p.resolve().relative_to(workspace).as_posix() for p in tagged)
+        }
+    )
     mlflow.log_dict(digests, f"inputs/{stage}.json")
     return digests
 
 
-def write_run_info(path: Path, run_id: str, experiment_id: str, model_uri: str, network_uri: str) -> None:
-    write_json(path, {"run_id": run_id, "experiment_id": experiment_id, "model_uri": model_uri,
-                      "network_uri": network_uri})
+def write_run_info(
+    path: Path, run_id: str, experiment_id: str, model_uri: str, network_uri: str
+) -> None:
+    write_json(
+        path,
+        {
+            "run_id": run_id,
+            "experiment_id": experiment_id,
+            "model_uri": model_uri,
+            "network_uri": network_uri,
+        },
+    )
 
 
 def read_run_info(path: Path) -> dict:
@@ -162,4 +197,6 @@ def read_run_info(path: Path) -> dict:
     except FileNotFoundError:
         raise PipelineError(f"{path}: not found; run `dvc repro train` first") from None
     except (ValueError, KeyError, TypeError):
-        raise PipelineError(f"{path}: not a run-info file (expects run_id, experiment_id and model_uri)") from None
+        raise PipelineError(
+            f"{path}: not a run-info file (expects run_id, experiment_id and model_uri)"
+        ) from None

@@ -25,8 +25,14 @@ class ReviewsDataset(MetaDataset):
 
     def __init__(self, source: str, digest: str, profile: dict):
         self._profile = profile
-        super().__init__(LocalArtifactDatasetSource(source), name=Path(source).name, digest=digest,
-                         schema=Schema([ColSpec("string", "text"), ColSpec("long", "label"), ColSpec("string", "split")]))
+        super().__init__(
+            LocalArtifactDatasetSource(source),
+            name=Path(source).name,
+            digest=digest,
+            schema=Schema(
+                [ColSpec("string", "text"), ColSpec("long", "label"), ColSpec("string", "split")]
+            ),
+        )
 
     @property
     def profile(self) -> dict:
@@ -44,11 +50,17 @@ def run_name(commit: str) -> str:
 def start(experiment_id: str, run_id: str | None, commit: str) -> mlflow.ActiveRun:
     """A new run (or the one a checkpoint names), sampling system metrics while it is active."""
     mlflow.set_system_metrics_sampling_interval(SYSTEM_METRICS_SECONDS)
-    return mlflow.start_run(run_id=run_id, experiment_id=experiment_id, log_system_metrics=True,
-                            run_name=None if run_id else run_name(commit))
+    return mlflow.start_run(
+        run_id=run_id,
+        experiment_id=experiment_id,
+        log_system_metrics=True,
+        run_name=None if run_id else run_name(commit),
+    )
 
 
-def log_inputs(config: params.Params, source: str, digest: str, profile: dict, tags: dict[str, str]) -> None:
+def log_inputs(
+    config: params.Params, source: str, digest: str, profile: dict, tags: dict[str, str]
+) -> None:
     """Once per run: every parameter, the dataset input (``digest``: the reviews table's MD5, what
     dvc.lock records for it) and the run's tags."""
     mlflow.log_params(params.flatten(config))
@@ -58,18 +70,27 @@ def log_inputs(config: params.Params, source: str, digest: str, profile: dict, t
 
 
 def log_epoch(result) -> None:
-    mlflow.log_metrics({
-        "train/loss": result.train_loss, "train/accuracy": result.train_accuracy,
-        "train/tokens_per_second": result.tokens_per_second, "train/epoch_seconds": result.seconds,
-        "val/loss": result.val_loss, "val/accuracy": result.val_accuracy, "val/roc_auc": result.val_roc_auc,
-        "val/recurrent_accuracy": result.val_recurrent_accuracy,
-    }, step=result.epoch)
+    mlflow.log_metrics(
+        {
+            "train/loss": result.train_loss,
+            "train/accuracy": result.train_accuracy,
+            "train/tokens_per_second": result.tokens_per_second,
+            "train/epoch_seconds": result.seconds,
+            "val/loss": result.val_loss,
+            "val/accuracy": result.val_accuracy,
+            "val/roc_auc": result.val_roc_auc,
+            "val/recurrent_accuracy": result.val_recurrent_accuracy,
+        },
+        step=result.epoch,
+    )
 
 
 def log_summary(summary: dict, fitted: dict[str, float]) -> None:
     """The chosen epoch and the time spent as ``summary/`` metrics (columns of the runs table);
     what training chose, the combiner's weights and the n-gram path's C, as ``fitted.`` params."""
-    mlflow.log_metrics({f"summary/{k}": float(v) for k, v in summary.items() if k != "mlflow_run_id"})
+    mlflow.log_metrics(
+        {f"summary/{k}": float(v) for k, v in summary.items() if k != "mlflow_run_id"}
+    )
     mlflow.log_params({f"fitted.{k}": round(v, 6) for k, v in fitted.items()})
 
 

@@ -26,6 +26,7 @@ class EpochResult:
 @dataclass
 class TrainState:
     """Everything needed to continue after a kill, besides the weights and optimizer being trained."""
+
     fingerprint: str
     run_id: str
     history: list[EpochResult] = field(default_factory=list)
@@ -37,21 +38,39 @@ class TrainState:
 
 
 RETRAIN = "delete it and run `dvc repro train` to train from the start"
-TRAINED = ("model", "optimizer", "averaged")  # what the checkpoint holds beside the TrainState fields
+TRAINED = (
+    "model",
+    "optimizer",
+    "averaged",
+)  # what the checkpoint holds beside the TrainState fields
 
 
-def save(path: Path, state: TrainState, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-         averaged: AveragedModel | None) -> None:
-    torch_files.save(path, {
-        **{f.name: getattr(state, f.name) for f in fields(TrainState)},
-        "history": [asdict(h) for h in state.history],
-        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-        "averaged": averaged.state_dict() if averaged else None,
-    })
+def save(
+    path: Path,
+    state: TrainState,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    averaged: AveragedModel | None,
+) -> None:
+    torch_files.save(
+        path,
+        {
+            **{f.name: getattr(state, f.name) for f in fields(TrainState)},
+            "history": [asdict(h) for h in state.history],
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "averaged": averaged.state_dict() if averaged else None,
+        },
+    )
 
 
-def resume(path: Path, fingerprint: str, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-           averaged: AveragedModel | None) -> TrainState | None:
+def resume(
+    path: Path,
+    fingerprint: str,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    averaged: AveragedModel | None,
+) -> TrainState | None:
     """The saved state, loaded into ``model``, ``optimizer`` and ``averaged``, if it belongs to these
     exact params and data, else None. One saved by another layout of the code is refused."""
     if not path.exists():
@@ -61,10 +80,17 @@ def resume(path: Path, fingerprint: str, model: torch.nn.Module, optimizer: torc
         return None
     names = [f.name for f in fields(TrainState)]
     torch_files.check_layout(path, "checkpoint", [*names, *TRAINED], saved, RETRAIN)
-    torch_files.check_layout(path, "checkpoint's model", model.state_dict(), saved["model"], RETRAIN)
+    torch_files.check_layout(
+        path, "checkpoint's model", model.state_dict(), saved["model"], RETRAIN
+    )
     for epoch in saved["history"]:
-        torch_files.check_layout(path, "checkpoint's epoch history", [f.name for f in fields(EpochResult)], epoch,
-                                 RETRAIN)
+        torch_files.check_layout(
+            path,
+            "checkpoint's epoch history",
+            [f.name for f in fields(EpochResult)],
+            epoch,
+            RETRAIN,
+        )
     state = TrainState(**{name: saved[name] for name in names})
     state.history = [EpochResult(**epoch) for epoch in state.history]
     model.load_state_dict(saved["model"])

@@ -10,9 +10,9 @@ itself through ``torch.distributed.run`` on this machine.
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 import torch
 import torch.distributed as dist
@@ -47,16 +47,22 @@ def world_from_env() -> World:
     if not under_torchrun():
         return World()
     env = os.environ
-    return World(int(env["RANK"]), int(env["WORLD_SIZE"]), int(env.get("LOCAL_RANK", 0)),
-                 int(env.get("LOCAL_WORLD_SIZE", 1)))
+    return World(
+        int(env["RANK"]),
+        int(env["WORLD_SIZE"]),
+        int(env.get("LOCAL_RANK", 0)),
+        int(env.get("LOCAL_WORLD_SIZE", 1)),
+    )
 
 
 def device_for(world: World, device: torch.device) -> torch.device:
     """One GPU per local rank on CUDA; CPU ranks share the CPU."""
     if device.type == "cuda" and world.distributed:
         if world.local_rank >= torch.cuda.device_count():
-            raise PipelineError(f"torchrun: local rank {world.local_rank} but only "
-                                f"{torch.cuda.device_count()} CUDA devices on this node")
+            raise PipelineError(
+                f"torchrun: local rank {world.local_rank} but only "
+                f"{torch.cuda.device_count()} CUDA devices on this node"
+            )
         torch.cuda.set_device(world.local_rank)
         return torch.device("cuda", world.local_rank)
     return device
@@ -89,8 +95,14 @@ def relaunch(processes: int) -> int:
     Our ranks report bad input as one ``error:`` line; torchrun's own log and its multi-line
     failure report are held back, so the user still gets that one line and a non-zero exit.
     """
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-           *sys.argv]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={processes}",
+        *sys.argv,
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     process = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
     errors, held = [], []
@@ -105,7 +117,10 @@ def relaunch(processes: int) -> int:
     if code == 0:
         return 0
     last = next((line for line in reversed(held) if line), "no output")
-    sys.stderr.write(errors[0] if errors else
-                     f"error: torchrun with {processes} processes failed (exit {code}): {last[:200]}; "
-                     f"run `torchrun --nproc_per_node {processes} {' '.join(sys.argv)}` for its full output\n")
+    sys.stderr.write(
+        errors[0]
+        if errors
+        else f"error: torchrun with {processes} processes failed (exit {code}): {last[:200]}; "
+        f"run `torchrun --nproc_per_node {processes} {' '.join(sys.argv)}` for its full output\n"
+    )
     return 2

@@ -22,26 +22,44 @@ def bag_matrix(split: EncodedSplit, ratios: np.ndarray) -> torch.Tensor:
     columns = np.array(split.ngram_ids, dtype=np.int64)
     offsets = np.array(split.ngram_offsets, dtype=np.int64)
     values = ratios[columns]
-    norms = np.sqrt(np.add.reduceat(values ** 2, offsets[:-1]) if len(values) else np.zeros(len(offsets) - 1))
+    norms = np.sqrt(
+        np.add.reduceat(values**2, offsets[:-1]) if len(values) else np.zeros(len(offsets) - 1)
+    )
     norms[np.diff(offsets) == 0] = 1.0  # an empty bag (reduceat's value there is meaningless)
     values = values / np.repeat(np.maximum(norms, NORM_FLOOR), np.diff(offsets))
     warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-    return torch.sparse_csr_tensor(torch.from_numpy(offsets), torch.from_numpy(columns),
-                                   torch.from_numpy(values.astype(np.float32)),
-                                   size=(len(split.lengths), len(ratios)), check_invariants=False)
+    return torch.sparse_csr_tensor(
+        torch.from_numpy(offsets),
+        torch.from_numpy(columns),
+        torch.from_numpy(values.astype(np.float32)),
+        size=(len(split.lengths), len(ratios)),
+        check_invariants=False,
+    )
 
 
-def fit_ngram_path(model: SentimentClassifier, table: pd.DataFrame, train: EncodedSplit, val: EncodedSplit,
-                   grid: list[float], priors: list[float]) -> tuple[tuple[float, float], dict[tuple[float, float], float]]:
+def fit_ngram_path(
+    model: SentimentClassifier,
+    table: pd.DataFrame,
+    train: EncodedSplit,
+    val: EncodedSplit,
+    grid: list[float],
+    priors: list[float],
+) -> tuple[tuple[float, float], dict[tuple[float, float], float]]:
     """Logistic regression, without a bias, on the training bags scaled by NB ratios and
     normalised per review, its penalty pulling each weight toward a prior (0: plain ridge; 1: the
     weights of naive Bayes itself, which NBSVM interpolates toward); prior and C chosen on
     validation ROC AUC. Stored in ``model.ngrams``. Returns the (prior, C) kept and each pair's
     validation AUC."""
     ratios = log_count_ratios(table)
-    fitted, scores = linear.fit_on_grid(bag_matrix(train, ratios), np.asarray(train.labels),
-                                        bag_matrix(val, ratios), np.asarray(val.labels), grid, priors,
-                                        intercept=False)
+    fitted, scores = linear.fit_on_grid(
+        bag_matrix(train, ratios),
+        np.asarray(train.labels),
+        bag_matrix(val, ratios),
+        np.asarray(val.labels),
+        grid,
+        priors,
+        intercept=False,
+    )
     model.ngrams.set(torch.from_numpy(ratios), fitted.weight)
     return (fitted.prior, fitted.C), scores
 

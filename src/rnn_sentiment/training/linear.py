@@ -33,8 +33,16 @@ def transposed(features: torch.Tensor) -> torch.Tensor:
     return features.t().contiguous()
 
 
-def fit(features: torch.Tensor, labels: np.ndarray, C: float, features_t: torch.Tensor | None = None,
-        start: Fit | None = None, intercept: bool = True, prior: float = 0.0, max_iter: int = 500) -> Fit:
+def fit(
+    features: torch.Tensor,
+    labels: np.ndarray,
+    C: float,
+    features_t: torch.Tensor | None = None,
+    start: Fit | None = None,
+    intercept: bool = True,
+    prior: float = 0.0,
+    max_iter: int = 500,
+) -> Fit:
     """L2-regularised logistic regression of ``labels`` (0/1) on ``features`` [n, d], with a bias
     unless ``intercept`` is false. The penalty pulls every weight toward ``prior`` (0: plain
     ridge); the fit starts there, or from ``start`` (along a grid of C, say)."""
@@ -54,7 +62,9 @@ def fit(features: torch.Tensor, labels: np.ndarray, C: float, features_t: torch.
             w, b = theta[:d], theta[d]
             z = features @ w + b
             pulled = w - prior
-            loss = (torch.nn.functional.softplus(z) - y * z).mean() + 0.5 * penalty * torch.dot(pulled, pulled)
+            loss = (torch.nn.functional.softplus(z) - y * z).mean() + 0.5 * penalty * torch.dot(
+                pulled, pulled
+            )
             residual = (torch.sigmoid(z) - y) / n
             grad = torch.empty_like(theta)
             grad[:d] = features_t @ residual + penalty * pulled
@@ -62,17 +72,30 @@ def fit(features: torch.Tensor, labels: np.ndarray, C: float, features_t: torch.
             theta.grad = grad
         return loss
 
-    optimizer = torch.optim.LBFGS([theta], lr=1.0, max_iter=max_iter, max_eval=2 * max_iter,
-                                  tolerance_grad=1e-7, tolerance_change=1e-10, history_size=20,
-                                  line_search_fn="strong_wolfe")
+    optimizer = torch.optim.LBFGS(
+        [theta],
+        lr=1.0,
+        max_iter=max_iter,
+        max_eval=2 * max_iter,
+        tolerance_grad=1e-7,
+        tolerance_change=1e-10,
+        history_size=20,
+        line_search_fn="strong_wolfe",
+    )
     optimizer.step(closure)
     theta = theta.detach()
     return Fit(theta[:d].clone(), float(theta[d]), C, prior)
 
 
-def fit_on_grid(train: torch.Tensor, train_labels: np.ndarray, val: torch.Tensor, val_labels: np.ndarray,
-                grid: list[float], priors: list[float] = (0.0,), intercept: bool = True
-                ) -> tuple[Fit, dict[tuple[float, float], float]]:
+def fit_on_grid(
+    train: torch.Tensor,
+    train_labels: np.ndarray,
+    val: torch.Tensor,
+    val_labels: np.ndarray,
+    grid: list[float],
+    priors: list[float] = (0.0,),
+    intercept: bool = True,
+) -> tuple[Fit, dict[tuple[float, float], float]]:
     """One fit per (prior, C), C ascending within each prior and warm-started from the last; keep
     the fit whose validation ROC AUC is highest (ties: the smaller prior, then the smaller C).
     Returns the fit and every (prior, C)'s validation AUC."""
@@ -81,7 +104,9 @@ def fit_on_grid(train: torch.Tensor, train_labels: np.ndarray, val: torch.Tensor
     for prior in sorted(priors):
         last = None
         for C in sorted(grid):
-            last = fit(train, train_labels, C, train_t, start=last, intercept=intercept, prior=prior)
+            last = fit(
+                train, train_labels, C, train_t, start=last, intercept=intercept, prior=prior
+            )
             scores[prior, C] = roc_auc(np.asarray(val_labels), last.logits(val))
             if best is None or scores[prior, C] > scores[best.prior, best.C]:
                 best = last

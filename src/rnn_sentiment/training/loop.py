@@ -8,9 +8,9 @@ exactly the path of an uninterrupted run: same batches, same dropout masks, same
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -38,6 +38,7 @@ CHANCE_ROC_AUC = 0.55
 @dataclass
 class EpochPass:
     """One pass over the training split, summed over every rank."""
+
     loss: float
     accuracy: float
     seconds: float
@@ -48,9 +49,13 @@ def ema_with_warmup(decay: float) -> Callable:
     """Exponential moving average whose decay grows as min(decay, (1 + t) / (10 + t)) over the
     first steps t: a short run's average follows its weights instead of staying near the
     random initial ones."""
-    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], steps: torch.Tensor) -> None:
+
+    def update(
+        averaged: list[torch.Tensor], current: list[torch.Tensor], steps: torch.Tensor
+    ) -> None:
         rate = torch.clamp((1 + steps) / (10 + steps), max=decay)  # on the device: no host sync
         torch._foreach_lerp_(averaged, current, (1 - rate).to(averaged[0].dtype))
+
     return update
 
 
@@ -59,13 +64,17 @@ def _autocast(device: torch.device, amp: bool):
 
 
 @torch.inference_mode()
-def logits_in_row_order(model: nn.Module, data: Batcher, batch_size: int, device: torch.device, amp: bool) -> np.ndarray:
+def logits_in_row_order(
+    model: nn.Module, data: Batcher, batch_size: int, device: torch.device, amp: bool
+) -> np.ndarray:
     """``model``'s logit for every row of ``data``, in row order."""
     model.eval()
     logits = torch.empty(len(data), dtype=torch.float32, device=device)
     for batch in data.batches(batch_size):
         with _autocast(device, amp):
-            logits[torch.from_numpy(batch.rows).to(device)] = model(batch.ids, batch.lengths).float()
+            logits[torch.from_numpy(batch.rows).to(device)] = model(
+                batch.ids, batch.lengths
+            ).float()
     return logits.double().cpu().numpy()
 
 
@@ -73,8 +82,14 @@ class Trainer:
     """Trains ``model.recurrent``; the same code runs on every data-parallel rank. ``model.ngrams``
     must be fitted first (``exact_fits.fit_ngram_path``); validation scores the combined model."""
 
-    def __init__(self, model: SentimentClassifier, config: TrainParams, seed: int, device: torch.device,
-                 world: World = World()):
+    def __init__(
+        self,
+        model: SentimentClassifier,
+        config: TrainParams,
+        seed: int,
+        device: torch.device,
+        world: World = World(),
+    ):
         self.model = model.to(device)
         self.config = config
         self.seed = seed
@@ -82,13 +97,23 @@ class Trainer:
         self.world = world
         recurrent = model.recurrent
         # DDP averages gradients across ranks in backward(); self.model stays the bare network.
-        self.network = (nn.parallel.DistributedDataParallel(recurrent, device_ids=[device] if device.type == "cuda" else None)
-                        if world.distributed else recurrent)
-        self.optimizer = torch.optim.Adam(recurrent.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.network = (
+            nn.parallel.DistributedDataParallel(
+                recurrent, device_ids=[device] if device.type == "cuda" else None
+            )
+            if world.distributed
+            else recurrent
+        )
+        self.optimizer = torch.optim.Adam(
+            recurrent.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
         # An exponential moving average of the weights (Polyak averaging) smooths out the late,
         # noisy Adam steps; when on, it is what validation scores and what the best epoch keeps.
-        self.averaged = (AveragedModel(recurrent, multi_avg_fn=ema_with_warmup(config.ema_decay))
-                         if config.ema_decay > 0 else None)
+        self.averaged = (
+            AveragedModel(recurrent, multi_avg_fn=ema_with_warmup(config.ema_decay))
+            if config.ema_decay > 0
+            else None
+        )
         self._ngram_logits: np.ndarray | None = None
 
     @property
@@ -107,31 +132,52 @@ class Trainer:
         """One pass over train. Losses stay on the device and are checked every CHECK_EVERY batches,
         so the GPU is never stalled for a per-batch ``.item()``."""
         self.model.train()
-        torch.manual_seed(self.seed * 100_003 + epoch + 7919 * self.world.rank)  # own dropout masks per rank
+        torch.manual_seed(
+            self.seed * 100_003 + epoch + 7919 * self.world.rank
+        )  # own dropout masks per rank
         started = time.perf_counter()
         world, size = self.world, self.config.batch_size
         total = train.batch_count(size, world.size)
         if total == 0:
-            raise PipelineError(f"train: {world.size} processes but only {train.batch_count(size)} batches of "
-                                f"train.batch_size {size}; use fewer processes or a smaller batch size")
-        batches = train.batches(size, seed=self.seed * 100_003 + epoch, shuffle=True, shard=world.rank,
-                                shards=world.size)
+            raise PipelineError(
+                f"train: {world.size} processes but only {train.batch_count(size)} batches of "
+                f"train.batch_size {size}; use fewer processes or a smaller batch size"
+            )
+        batches = train.batches(
+            size,
+            seed=self.seed * 100_003 + epoch,
+            shuffle=True,
+            shard=world.rank,
+            shards=world.size,
+        )
         losses = torch.zeros(total, dtype=torch.float32, device=self.device)
         correct = torch.zeros((), dtype=torch.int64, device=self.device)
         checked, tokens, seen = 0, 0, 0
         crop_rng = np.random.default_rng([self.seed, epoch, world.rank])
-        progress = tqdm(batches, total=total, desc=f"epoch {epoch}", unit="batch", file=sys.stderr,
-                        mininterval=2.0, leave=False, disable=None)
+        progress = tqdm(
+            batches,
+            total=total,
+            desc=f"epoch {epoch}",
+            unit="batch",
+            file=sys.stderr,
+            mininterval=2.0,
+            leave=False,
+            disable=None,
+        )
         for number, batch in enumerate(progress, start=1):
             if self.config.crop_share > 0:
-                batch = crop_windows(batch, train.length_array[batch.rows], self.config.crop_share, crop_rng)
+                batch = crop_windows(
+                    batch, train.length_array[batch.rows], self.config.crop_share, crop_rng
+                )
             with _autocast(self.device, self.config.amp):
                 logits = self.network(batch.ids, batch.lengths).float()
             loss = nn.functional.binary_cross_entropy_with_logits(logits, batch.labels)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if self.config.clip_grad_norm > 0:
-                nn.utils.clip_grad_norm_(self.model.recurrent.parameters(), self.config.clip_grad_norm)
+                nn.utils.clip_grad_norm_(
+                    self.model.recurrent.parameters(), self.config.clip_grad_norm
+                )
             self.optimizer.step()
             if self.averaged:
                 self.averaged.update_parameters(self.model.recurrent)
@@ -142,49 +188,88 @@ class Trainer:
             if number % CHECK_EVERY == 0 or number == total:
                 self._check_finite(losses[checked:number], epoch, checked)
                 checked = number
-                progress.set_postfix(loss=f"{losses[number - 1].item() / len(batch.rows):.3f}", refresh=False)
-        totals = all_sum(world, torch.stack([losses.sum().double(), correct.double(),
-                                             torch.tensor(seen, dtype=torch.float64, device=self.device),
-                                             torch.tensor(tokens, dtype=torch.float64, device=self.device)]))
+                progress.set_postfix(
+                    loss=f"{losses[number - 1].item() / len(batch.rows):.3f}", refresh=False
+                )
+        totals = all_sum(
+            world,
+            torch.stack(
+                [
+                    losses.sum().double(),
+                    correct.double(),
+                    torch.tensor(seen, dtype=torch.float64, device=self.device),
+                    torch.tensor(tokens, dtype=torch.float64, device=self.device),
+                ]
+            ),
+        )
         loss_sum, correct_sum, seen_sum, token_sum = totals.tolist()
-        return EpochPass(loss=loss_sum / seen_sum, accuracy=correct_sum / seen_sum,
-                         seconds=time.perf_counter() - started, tokens=int(token_sum))
+        return EpochPass(
+            loss=loss_sum / seen_sum,
+            accuracy=correct_sum / seen_sum,
+            seconds=time.perf_counter() - started,
+            tokens=int(token_sum),
+        )
 
     @staticmethod
     def _check_finite(losses: torch.Tensor, epoch: int, offset: int) -> None:
         bad = torch.nonzero(~torch.isfinite(losses))
         if len(bad):
             number = offset + int(bad[0]) + 1
-            raise PipelineError(f"train: loss became {losses[number - offset - 1].item()} at epoch {epoch}, "
-                                f"batch {number}; stopped, the last good checkpoint is kept")
+            raise PipelineError(
+                f"train: loss became {losses[number - offset - 1].item()} at epoch {epoch}, "
+                f"batch {number}; stopped, the last good checkpoint is kept"
+            )
 
     def validate(self, val: EncodedSplit) -> dict[str, float]:
         """Combine the averaged recurrent path with the n-gram path on validation (fitting
         ``model.combine`` there) and score the result."""
         labels = np.asarray(val.labels).astype(np.int64)
-        recurrent = logits_in_row_order(self.scored, Batcher(val, self.device), self.config.batch_size * 4, self.device,
-                                self.config.amp)
+        recurrent = logits_in_row_order(
+            self.scored,
+            Batcher(val, self.device),
+            self.config.batch_size * 4,
+            self.device,
+            self.config.amp,
+        )
         columns = [recurrent]
         if self.model.ngrams is not None:
             if self._ngram_logits is None:  # the n-gram path is fixed: its logits once
                 with torch.inference_mode():
-                    ngram_ids, ngram_offsets = (torch.from_numpy(np.array(part, dtype=np.int64)).to(self.device)
-                                                for part in (val.ngram_ids, val.ngram_offsets))
-                    self._ngram_logits = self.model.ngrams(ngram_ids, ngram_offsets).double().cpu().numpy()
+                    ngram_ids, ngram_offsets = (
+                        torch.from_numpy(np.array(part, dtype=np.int64)).to(self.device)
+                        for part in (val.ngram_ids, val.ngram_offsets)
+                    )
+                    self._ngram_logits = (
+                        self.model.ngrams(ngram_ids, ngram_offsets).double().cpu().numpy()
+                    )
             columns.append(self._ngram_logits)
         combined = fit_combiner(self.model, np.stack(columns, axis=1), labels)
         scores = classification_metrics(labels, 1 / (1 + np.exp(-combined)))
-        return {"loss": scores["loss"], "accuracy": scores["accuracy"], "roc_auc": scores["roc_auc"],
-                "recurrent_accuracy": float(np.mean((recurrent > 0) == labels))}
+        return {
+            "loss": scores["loss"],
+            "accuracy": scores["accuracy"],
+            "roc_auc": scores["roc_auc"],
+            "recurrent_accuracy": float(np.mean((recurrent > 0) == labels)),
+        }
 
     def classifier_state(self) -> dict:
         """The whole classifier as it is scored: averaged recurrent weights, n-gram path, combiner."""
         state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
-        state.update({f"recurrent.{k}": v.detach().cpu().clone() for k, v in self.scored.state_dict().items()})
+        state.update(
+            {
+                f"recurrent.{k}": v.detach().cpu().clone()
+                for k, v in self.scored.state_dict().items()
+            }
+        )
         return state
 
-    def fit(self, train: Batcher, val: EncodedSplit, state: TrainState,
-            on_epoch: Callable[[EpochResult, TrainState], None]) -> TrainState:
+    def fit(
+        self,
+        train: Batcher,
+        val: EncodedSplit,
+        state: TrainState,
+        on_epoch: Callable[[EpochResult, TrainState], None],
+    ) -> TrainState:
         """Train from ``len(state.history)`` to the configured epochs or until patience runs out;
         ``on_epoch`` sees each finished epoch (the stage logs and checkpoints there, on rank 0)."""
         for epoch in range(len(state.history) + 1, self.config.epochs + 1):
@@ -192,10 +277,17 @@ class Trainer:
                 break
             trained = self.train_epoch(train, epoch)
             scores = self.validate(val)
-            result = EpochResult(epoch=epoch, train_loss=trained.loss, train_accuracy=trained.accuracy,
-                                 val_loss=scores["loss"], val_accuracy=scores["accuracy"], val_roc_auc=scores["roc_auc"],
-                                 val_recurrent_accuracy=scores["recurrent_accuracy"], seconds=trained.seconds,
-                                 tokens_per_second=trained.tokens / trained.seconds)
+            result = EpochResult(
+                epoch=epoch,
+                train_loss=trained.loss,
+                train_accuracy=trained.accuracy,
+                val_loss=scores["loss"],
+                val_accuracy=scores["accuracy"],
+                val_roc_auc=scores["roc_auc"],
+                val_recurrent_accuracy=scores["recurrent_accuracy"],
+                seconds=trained.seconds,
+                tokens_per_second=trained.tokens / trained.seconds,
+            )
             state.history.append(result)
             if result.val_roc_auc > state.best_val_roc_auc:
                 state.best_epoch, state.best_val_roc_auc = epoch, result.val_roc_auc
@@ -208,14 +300,18 @@ def chance_warning(state: TrainState) -> str:
     """A line saying the run learned nothing when its best epoch scores at chance on validation, else ""."""
     if state.best_val_roc_auc > CHANCE_ROC_AUC:
         return ""
-    return (f"the best validation ROC AUC, {state.best_val_roc_auc:.4f} at epoch {state.best_epoch}, is at chance "
-            f"level (<= {CHANCE_ROC_AUC}): the model predicts no better than a guess; check data.text_column, "
-            f"data.label_column and the labels")
+    return (
+        f"the best validation ROC AUC, {state.best_val_roc_auc:.4f} at epoch {state.best_epoch}, is at chance "
+        f"level (<= {CHANCE_ROC_AUC}): the model predicts no better than a guess; check data.text_column, "
+        f"data.label_column and the labels"
+    )
 
 
 def describe(result: EpochResult) -> str:
     """The line printed after each epoch."""
-    return (f"epoch {result.epoch}: train loss {result.train_loss:.4f} acc {result.train_accuracy:.4f} | "
-            f"val loss {result.val_loss:.4f} acc {result.val_accuracy:.4f} auc {result.val_roc_auc:.4f} "
-            f"(recurrent alone {result.val_recurrent_accuracy:.4f}) | {result.seconds:.0f}s, "
-            f"{result.tokens_per_second:,.0f} tokens/s")
+    return (
+        f"epoch {result.epoch}: train loss {result.train_loss:.4f} acc {result.train_accuracy:.4f} | "
+        f"val loss {result.val_loss:.4f} acc {result.val_accuracy:.4f} auc {result.val_roc_auc:.4f} "
+        f"(recurrent alone {result.val_recurrent_accuracy:.4f}) | {result.seconds:.0f}s, "
+        f"{result.tokens_per_second:,.0f} tokens/s"
+    )
