@@ -4,7 +4,9 @@ Nothing here touches the real IMDB data: reviews are generated from small word l
 tiny model can learn them in seconds and every test still runs the real dvc / mlflow code.
 """
 
+import contextlib
 import importlib.util
+import io
 import os
 import shutil
 import subprocess
@@ -53,6 +55,35 @@ def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None, 
 
 def dvc(*args: str, cwd: Path, check: bool = True, env: dict | None = None):
     return run([sys.executable, "-m", "dvc", *args], cwd, check, env)
+
+
+def run_stage(name: str, cwd: Path) -> tuple[int, str]:
+    """``python stages/<name>.py`` in ``cwd``, in this process: the stage's own code and exit
+    handling without an interpreter's start-up. Returns (exit code, stderr)."""
+    from rnn_sentiment.core import cli
+
+    spec = importlib.util.spec_from_file_location(f"stage_{name}", PROJECT / "stages" / f"{name}.py")
+    stage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stage)
+    stderr = io.StringIO()
+    with contextlib.chdir(cwd), contextlib.redirect_stderr(stderr):
+        try:
+            cli.run(stage.main)
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code or 0
+    return code, stderr.getvalue()
+
+
+def stage_folder(root: Path, params: dict | None = None) -> Path:
+    """A folder holding only params.yaml (SMALL_PARAMS plus ``params``): enough for a stage run
+    in-process, which needs neither git nor DVC."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PROJECT / "params.yaml", root / "params.yaml")
+    update_params(root, SMALL_PARAMS)
+    if params:
+        update_params(root, params)
+    return root
 
 
 def update_params(repo: Path, changes: dict) -> None:
