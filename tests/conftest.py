@@ -146,12 +146,9 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_project(tmp_path_factory) -> Path:
-    """One small project with `dvc repro` already run. Its first metrics.json and model are kept
-    beside it as ``baseline-metrics.json`` and ``baseline-model.pt``, since later tests change
-    params and rerun."""
+    """One small project with `dvc repro` already run, shared by the whole session: tests only read
+    it; one that edits or reruns a project works on a copy (tests/test_pipeline.py trained_copy)."""
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     repo = make_project(tmp_path_factory.mktemp("trained"))
     dvc("repro", cwd=repo)
-    shutil.copy(repo / "metrics.json", repo.parent / "baseline-metrics.json")
-    shutil.copy(repo / "models/model.pt", repo.parent / "baseline-model.pt")
     return repo
