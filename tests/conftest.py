@@ -147,8 +147,19 @@ def project(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def trained_project(tmp_path_factory) -> Path:
     """One small project with `dvc repro` already run, shared by the whole session: tests only read
-    it; one that edits or reruns a project works on a copy (tests/test_pipeline.py trained_copy)."""
+    it; one that edits or reruns a project works on ``trained_copy``."""
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     repo = make_project(tmp_path_factory.mktemp("trained"))
     dvc("repro", cwd=repo)
     return repo
+
+
+@pytest.fixture
+def trained_copy(trained_project, tmp_path) -> Path:
+    """The trained project copied with its DVC cache, for a test that edits or reruns it (cheaper
+    than a `dvc repro` of its own). The copy starts an MLflow store of its own, since the shared
+    store's artifact root is the original's."""
+    copy = shutil.copytree(trained_project, tmp_path / "project", symlinks=True)
+    (copy / "mlflow.db").unlink()
+    shutil.rmtree(copy / "mlruns")
+    return copy

@@ -27,9 +27,8 @@ def outputs(repo: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_after_a_failed_run_dvc_checkout_brings_back_the_last_good_outputs(tmp_path):
-    repo = make_project(tmp_path, {"train": {"epochs": 1}})
-    dvc("repro", cwd=repo)
+def test_after_a_failed_run_dvc_checkout_brings_back_the_last_good_outputs(trained_copy):
+    repo = trained_copy
     good = outputs(repo)
     assert "models/model.pt" in good and "metrics.json" in good and "models/mlflow_run.json" in good
 

@@ -3,7 +3,6 @@
 import hashlib
 import json
 import re
-import shutil
 import sys
 from pathlib import Path
 
@@ -91,16 +90,6 @@ def test_predict_command(trained_project, tmp_path):
     reviews.write_text("Loved it, excellent!\n")
     from_file = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--file", str(reviews)], cwd=trained_project)
     assert from_file.stdout.startswith("positive\t")
-
-
-@pytest.fixture
-def trained_copy(trained_project, tmp_path) -> Path:
-    """The trained project copied with its DVC cache, for a test that edits or reruns it; the copy
-    starts an MLflow store of its own, since the shared store's artifact root is the original's."""
-    copy = shutil.copytree(trained_project, tmp_path / "project", symlinks=True)
-    (copy / "mlflow.db").unlink()
-    shutil.rmtree(copy / "mlruns")
-    return copy
 
 
 def test_second_repro_is_a_noop(trained_copy):
