@@ -4,6 +4,9 @@ Nothing here touches the real IMDB data: reviews are generated from small word l
 tiny model can learn them in seconds and every test still runs the real dvc / mlflow code.
 """
 
+import contextlib
+import importlib.util
+import io
 import os
 import shutil
 import subprocess
@@ -44,6 +47,35 @@ def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None, 
 
 def dvc(*args: str, cwd: Path, check: bool = True, env: dict | None = None):
     return run([sys.executable, "-m", "dvc", *args], cwd, check, env)
+
+
+def run_stage(name: str, cwd: Path) -> tuple[int, str]:
+    """``python stages/<name>.py`` in ``cwd``, in this process: the stage's own code and exit
+    handling without an interpreter's start-up. Returns (exit code, stderr)."""
+    from rnn_sentiment.core import cli
+
+    spec = importlib.util.spec_from_file_location(f"stage_{name}", PROJECT / "stages" / f"{name}.py")
+    stage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stage)
+    stderr = io.StringIO()
+    with contextlib.chdir(cwd), contextlib.redirect_stderr(stderr):
+        try:
+            cli.run(stage.main)
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code or 0
+    return code, stderr.getvalue()
+
+
+def stage_folder(root: Path, params: dict | None = None) -> Path:
+    """A folder holding only params.yaml (SMALL_PARAMS plus ``params``): enough for a stage run
+    in-process, which needs neither git nor DVC."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PROJECT / "params.yaml", root / "params.yaml")
+    update_params(root, SMALL_PARAMS)
+    if params:
+        update_params(root, params)
+    return root
 
 
 def update_params(repo: Path, changes: dict) -> None:
@@ -106,12 +138,20 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_project(tmp_path_factory) -> Path:
-    """One small project with `dvc repro` already run. Its first metrics.json and model are kept
-    beside it as ``baseline-metrics.json`` and ``baseline-model.pt``, since later tests change
-    params and rerun."""
+    """One small project with `dvc repro` already run, shared by the whole session: tests only read
+    it; one that edits or reruns a project works on ``trained_copy``."""
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     repo = make_project(tmp_path_factory.mktemp("trained"))
     dvc("repro", cwd=repo)
-    shutil.copy(repo / "metrics.json", repo.parent / "baseline-metrics.json")
-    shutil.copy(repo / "models/model.pt", repo.parent / "baseline-model.pt")
     return repo
+
+
+@pytest.fixture
+def trained_copy(trained_project, tmp_path) -> Path:
+    """The trained project copied with its DVC cache, for a test that edits or reruns it (cheaper
+    than a `dvc repro` of its own). The copy starts an MLflow store of its own, since the shared
+    store's artifact root is the original's."""
+    copy = shutil.copytree(trained_project, tmp_path / "project", symlinks=True)
+    (copy / "mlflow.db").unlink()
+    shutil.rmtree(copy / "mlruns")
+    return copy

@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import dvc, make_project, run, update_params, write_imdb_tarball
-
-pytestmark = pytest.mark.slow
+from conftest import dvc, make_project, run, run_stage, stage_folder, update_params, write_imdb_tarball
 
 
 def outputs(repo: Path) -> dict[str, str]:
@@ -28,9 +26,9 @@ def outputs(repo: Path) -> dict[str, str]:
     return {str(f.relative_to(repo)): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
 
 
-def test_after_a_failed_run_dvc_checkout_brings_back_the_last_good_outputs(tmp_path):
-    repo = make_project(tmp_path, {"train": {"epochs": 1}})
-    dvc("repro", cwd=repo)
+@pytest.mark.slow
+def test_after_a_failed_run_dvc_checkout_brings_back_the_last_good_outputs(trained_copy):
+    repo = trained_copy
     good = outputs(repo)
     assert "models/model.pt" in good and "metrics.json" in good and "models/mlflow_run.json" in good
 
@@ -50,16 +48,18 @@ def test_after_a_failed_run_dvc_checkout_brings_back_the_last_good_outputs(tmp_p
 
 
 def test_outputs_that_cannot_be_written_stop_train_before_its_first_epoch(tmp_path):
-    repo = make_project(tmp_path)
+    """The train stage's own code in-process: the one-line exit of a stage process is
+    tests/test_bad_input.py's."""
+    repo = stage_folder(tmp_path / "project")
+    write_imdb_tarball(repo / "data/raw/imdb/aclImdb_v1.tar.gz", per_folder=20)
     for stage in ("fetch", "ingest", "prepare_vocab", "encode"):
-        run([sys.executable, f"stages/{stage}.py"], repo)
-    (repo / "models").rmdir()
+        assert run_stage(stage, repo)[0] == 0, stage
     (repo / "models").write_text("a file where the models folder should be")
-    result = run([sys.executable, "stages/train.py"], repo, check=False)
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2 and len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: models: cannot write outputs there") and "Traceback" not in result.stderr
-    assert not (repo / "mlflow.db").exists(), "no MLflow run was started"
+    code, stderr = run_stage("train", repo)
+    lines = stderr.strip().splitlines()
+    assert code == 2 and len(lines) == 1, stderr
+    assert lines[0].startswith("error: models: cannot write outputs there")
+    assert not (repo / "mlflow.db").exists() and not (repo / "reports/train.json").exists(), "no MLflow run"
 
 
 def mlflow_run_status(repo: Path, run_id: str) -> str:
@@ -67,6 +67,7 @@ def mlflow_run_status(repo: Path, run_id: str) -> str:
         return db.execute("SELECT status FROM runs WHERE run_uuid = ?", (run_id,)).fetchone()[0]
 
 
+@pytest.mark.slow
 def test_a_store_locked_during_training_is_one_line_and_the_next_run_resumes_its_run(tmp_path):
     repo = make_project(tmp_path, {"model": {"embed_dim": 32, "hidden_dim": 32},
                                    "train": {"epochs": 3, "patience": 3}}, tarball=False)

@@ -1,6 +1,7 @@
 """A user's own data is an input DVC hashes, never an output it owns: through the real `dvc repro`
-and `dvc exp run -S data.source=...`, every kind of source trains a model and is byte-identical
-afterwards. A queued `dvc exp run` on own data: tests/test_experiments.py."""
+and `dvc exp run -S data.source=...`, every kind of source is read in place and is byte-identical
+afterwards. A queued `dvc exp run` on own data: tests/test_experiments.py; what ingest makes of
+each format: tests/test_sources.py."""
 
 import hashlib
 import json
@@ -8,13 +9,13 @@ import random
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import dvc, generator, make_project, run, synthetic_review, update_params
 
 pytestmark = pytest.mark.slow
 KINDS = ["untracked file", "committed file", "dvc-added file", "absolute path outside", "aclImdb folder"]
 FAST = {"train": {"epochs": 1}}
-BACK_AND_FORTH = "untracked file"  # the kind DVC once deleted
 
 
 def write_folder(root: Path, per_folder: int, seed: int) -> None:
@@ -60,31 +61,45 @@ def digest(repo: Path, source: str) -> str:
     return total.hexdigest()
 
 
+def reviews_read(repo: Path) -> int:
+    counts = json.loads((repo / "reports/data.json").read_text())
+    return sum(v for k, v in counts.items() if k.split("_")[0] in ("train", "val", "test"))
+
+
 def trained_on(repo: Path, reviews: int) -> str:
     """The MLflow run of the model the pipeline left, after checking it was trained on ``reviews`` reviews."""
-    counts = json.loads((repo / "reports/data.json").read_text())
-    assert sum(v for k, v in counts.items() if k.split("_")[0] in ("train", "val", "test")) == reviews
+    assert reviews_read(repo) == reviews
     assert (repo / "models/model.pt").stat().st_size > 0 and (repo / "metrics.json").exists()
     return json.loads((repo / "reports/train.json").read_text())["mlflow_run_id"]
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_own_data_trains_through_repro_and_exp_run_and_is_never_written(tmp_path, kind):
-    repo = make_project(tmp_path, FAST, tarball=False)
-    first, first_reviews = make_source(kind, repo, "first", 48, seed=1)
-    second, second_reviews = make_source(kind, repo, "second", 64, seed=2)
-    sources = {first: digest(repo, first), second: digest(repo, second)}
+def ingest_deps(repo: Path) -> list[str]:
+    return [dep["path"] for dep in yaml.safe_load((repo / "dvc.lock").read_text())["stages"]["ingest"]["deps"]]
 
+
+def test_own_data_of_every_kind_is_an_input_dvc_hashes_and_is_never_written(tmp_path):
+    """Two whole pipelines: an untracked file through `dvc repro`, then a path outside the project
+    through `dvc exp run -S data.source=...` (the two ways a source is named to MLflow). The kind
+    only changes what ingest reads, so `dvc exp run` of ingest alone then goes back to the
+    untracked file (the kind DVC once deleted) and shows DVC hashing the other kinds in place."""
+    repo = make_project(tmp_path, FAST, tarball=False)
+    made = {kind: make_source(kind, repo, kind.replace(" ", "-"), 48 + 4 * n, seed=n)
+            for n, kind in enumerate(KINDS)}
+    digests = {source: digest(repo, source) for source, _ in made.values()}
+
+    first, first_reviews = made["untracked file"]
     update_params(repo, {"data": {"source": first}})
     dvc("repro", cwd=repo)
     first_run = trained_on(repo, first_reviews)
+    outside, outside_reviews = made["absolute path outside"]
+    dvc("exp", "run", "-S", f"data.source={outside}", cwd=repo)
+    assert trained_on(repo, outside_reviews) != first_run
 
-    dvc("exp", "run", "-S", f"data.source={second}", cwd=repo)
-    second_run = trained_on(repo, second_reviews)
-    assert second_run != first_run
-    if kind == BACK_AND_FORTH:  # once is enough: each run costs the whole pipeline
-        dvc("exp", "run", "-S", f"data.source={first}", cwd=repo)
-        trained_on(repo, first_reviews)
-    assert {source: digest(repo, source) for source in sources} == sources
+    for kind in ("untracked file", "committed file", "dvc-added file", "aclImdb folder"):
+        source, reviews = made[kind]
+        dvc("exp", "run", "-S", f"data.source={source}", "ingest", cwd=repo)
+        assert reviews_read(repo) == reviews, kind
+        assert source in ingest_deps(repo), kind
+    assert {source: digest(repo, source) for source in digests} == digests
     assert not (repo / "data/raw/imdb").exists() or not any((repo / "data/raw/imdb").iterdir()), \
         "no download for a user's own source"

@@ -76,7 +76,7 @@ def test_mlflow_run_holds_train_and_evaluate(trained_project):
     assert predictions["probability"].between(0, 1).all()
 
 
-def test_predict_command(trained_project):
+def test_predict_command(trained_project, tmp_path):
     result = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "This is great, wonderful!", "I hate it, awful"],
                  cwd=trained_project)
     labels = [line.split("\t")[0] for line in result.stdout.splitlines()]
@@ -86,18 +86,18 @@ def test_predict_command(trained_project):
                 stdin="Superb and brilliant.\nDreadful, a waste.\n")
     rows = [json.loads(line) for line in piped.stdout.splitlines()]
     assert [r["label"] for r in rows] == ["positive", "negative"]
-    reviews = trained_project / "reviews.txt"
+    reviews = tmp_path / "reviews.txt"
     reviews.write_text("Loved it, excellent!\n")
     from_file = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--file", str(reviews)], cwd=trained_project)
     assert from_file.stdout.startswith("positive\t")
 
 
-def test_second_repro_is_a_noop(trained_project):
-    before = (trained_project / "models/model.pt").stat().st_mtime_ns
-    result = dvc("repro", cwd=trained_project)
+def test_second_repro_is_a_noop(trained_copy):
+    before = (trained_copy / "models/model.pt").stat().st_mtime_ns
+    result = dvc("repro", cwd=trained_copy)
     assert ran_stages(result.stdout) == []
-    assert (trained_project / "models/model.pt").stat().st_mtime_ns == before
-    assert "up to date" in dvc("status", cwd=trained_project).stdout
+    assert (trained_copy / "models/model.pt").stat().st_mtime_ns == before
+    assert "up to date" in dvc("status", cwd=trained_copy).stdout
 
 
 @pytest.mark.parametrize("module, stale", [
@@ -105,28 +105,40 @@ def test_second_repro_is_a_noop(trained_project):
     ("text/tokenizer.py", ["prepare_vocab", "encode", "train", "evaluate"]),
     ("tracking/served_model.py", ["train", "evaluate"]),
 ])
-def test_a_code_change_makes_stale_exactly_the_stages_that_run_it(trained_project, module, stale):
-    path = trained_project / "src/rnn_sentiment" / module
+def test_a_code_change_makes_stale_exactly_the_stages_that_run_it(trained_copy, module, stale):
+    path = trained_copy / "src/rnn_sentiment" / module
     original = path.read_text()
     path.write_text(original + "\n# an edit\n")
-    try:
-        status = json.loads(dvc("status", "--json", cwd=trained_project).stdout)
-    finally:
-        path.write_text(original)
+    status = json.loads(dvc("status", "--json", cwd=trained_copy).stdout)
     assert sorted(status) == sorted(stale)
-    assert json.loads(dvc("status", "--json", cwd=trained_project).stdout) == {}
+    path.write_text(original)
+    assert json.loads(dvc("status", "--json", cwd=trained_copy).stdout) == {}
 
 
-def test_train_param_change_reruns_only_train_and_evaluate(trained_project):
-    update_params(trained_project, {"train": {"lr": 0.02}})
-    result = dvc("repro", cwd=trained_project)
-    assert ran_stages(result.stdout) == ["train", "evaluate"]
+def test_param_changes_rerun_the_stages_that_read_them_and_the_champion_is_the_best_version(trained_copy):
+    """Two reruns, each a model version in the copy's own registry."""
+    import mlflow
+    from mlflow import MlflowClient
 
+    update_params(trained_copy, {"train": {"lr": 0.02}})
+    assert ran_stages(dvc("repro", cwd=trained_copy).stdout) == ["train", "evaluate"]
+    update_params(trained_copy, {"vocab": {"max_size": 20}})  # a vocabulary that really changes
+    assert ran_stages(dvc("repro", cwd=trained_copy).stdout) == ["prepare_vocab", "encode", "train", "evaluate"]
 
-def test_vocab_param_change_reruns_vocab_onward(trained_project):
-    update_params(trained_project, {"vocab": {"max_size": 20}})  # a vocabulary that really changes
-    result = dvc("repro", cwd=trained_project)
-    assert ran_stages(result.stdout) == ["prepare_vocab", "encode", "train", "evaluate"]
+    mlflow.set_tracking_uri(f"sqlite:///{trained_copy / 'mlflow.db'}")
+    client = MlflowClient()
+    versions = client.search_model_versions("name = 'imdb-rnn'")
+    assert len(versions) == 2
+    roc_auc = {v.version: client.get_run(v.run_id).data.metrics["test/roc_auc"] for v in versions}
+    champion = client.get_model_version_by_alias("imdb-rnn", "champion").version
+    assert roc_auc[champion] == max(roc_auc.values())
+    for v in versions:
+        tags = client.get_run(v.run_id).data.tags
+        assert tags["registry.promoted"] in ("true", "false") and "@champion" in tags["registry.decision"]
+
+    result = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", "models:/imdb-rnn@champion",
+                  "Superb, wonderful!"], cwd=trained_copy)
+    assert result.stdout.startswith("positive\t")
 
 
 @pytest.fixture(scope="module")
@@ -210,27 +222,6 @@ def test_network_is_logged_with_mlflow_pytorch_as_pt2_with_the_vocabulary_beside
         assert torch.allclose(network(*inputs), predictor.model(*inputs), atol=1e-5)
         example_inputs = [torch.tensor(example[part]) for part in ("ids", "lengths", "ngram_ids", "ngram_offsets")]
         assert network(*example_inputs).shape == (2,)
-
-
-def test_champion_alias_holds_the_best_version_and_predict_resolves_it(trained_project):
-    """Runs after the param-change reruns above, so the registry holds several versions."""
-    import mlflow
-    from mlflow import MlflowClient
-
-    mlflow.set_tracking_uri(f"sqlite:///{trained_project / 'mlflow.db'}")
-    client = MlflowClient()
-    versions = client.search_model_versions("name = 'imdb-rnn'")
-    assert len(versions) >= 3
-    roc_auc = {v.version: client.get_run(v.run_id).data.metrics["test/roc_auc"] for v in versions}
-    champion = client.get_model_version_by_alias("imdb-rnn", "champion").version
-    assert roc_auc[champion] == max(roc_auc.values())
-    for v in versions:
-        tags = client.get_run(v.run_id).data.tags
-        assert tags["registry.promoted"] in ("true", "false") and "@champion" in tags["registry.decision"]
-
-    result = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", "models:/imdb-rnn@champion",
-                  "Superb, wonderful!"], cwd=trained_project)
-    assert result.stdout.startswith("positive\t")
 
 
 @pytest.mark.parametrize("uri", ["models:/imdb-rnn@nope", "models:/no-such-model@champion"])

@@ -16,7 +16,6 @@ import pytest
 
 from conftest import dvc, make_project
 
-pytestmark = pytest.mark.slow
 WRITER = """
 import sys, time
 from pathlib import Path
@@ -76,6 +75,7 @@ def kill_after_first_epoch(repo: Path) -> int:
     return len(load(checkpoint)["history"])
 
 
+@pytest.mark.slow
 def test_killed_training_resumes_and_ends_with_the_uninterrupted_metrics(tmp_path):
     (tmp_path / "clean").mkdir()
     (tmp_path / "killed").mkdir()
@@ -99,10 +99,11 @@ def test_killed_training_resumes_and_ends_with_the_uninterrupted_metrics(tmp_pat
     assert "up to date" in dvc("status", cwd=killed).stdout
 
 
+@pytest.mark.slow
 def test_two_clean_runs_give_byte_identical_metrics_and_model(trained_project, tmp_path):
     again = make_project(tmp_path)
     dvc("repro", cwd=again)
-    baseline = (trained_project.parent / "baseline-metrics.json").read_bytes()
+    baseline = (trained_project / "metrics.json").read_bytes()
     assert (again / "metrics.json").read_bytes() == baseline
-    assert (again / "models/model.pt").read_bytes() == (trained_project.parent / "baseline-model.pt").read_bytes()
+    assert (again / "models/model.pt").read_bytes() == (trained_project / "models/model.pt").read_bytes()
     assert json.loads(baseline)["accuracy"] > 0.5

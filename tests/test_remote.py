@@ -10,10 +10,9 @@ from conftest import dvc, make_project, run
 pytestmark = pytest.mark.slow
 
 
-def test_push_clone_pull_then_repro_reruns_nothing(tmp_path):
-    repo = make_project(tmp_path)
+def test_push_clone_pull_then_repro_reruns_nothing(trained_copy, tmp_path):
+    repo = trained_copy
     remote = tmp_path / "remote"
-    dvc("repro", cwd=repo)
     dvc("remote", "add", "-d", "shared", str(remote), cwd=repo)
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-qm", "trained, with a remote"], repo)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import make_project, run, update_params
+from conftest import run, run_stage, stage_folder, update_params
 from helpers import read_source, save_split
 from rnn_sentiment.core import params
 from rnn_sentiment.core.errors import PipelineError
@@ -89,17 +89,16 @@ def test_total_unpacked_size_is_bounded(tmp_path, monkeypatch):
 
 
 def test_ingest_refuses_each_malicious_archive_and_writes_nothing_anywhere(tmp_path):
-    repo = make_project(tmp_path, tarball=False)
+    repo = stage_folder(tmp_path / "project")
     outside = tmp_path / "outside"
     outside.mkdir()
     escape = Path("/tmp/rnn-sentiment-escape")
     for number, (case, info, reason) in enumerate(MALICIOUS):
         source = archive(repo / f"data/raw/evil{number}.tar.gz", [info])
         update_params(repo, {"data": {"source": str(source.relative_to(repo))}})
-        result = run([sys.executable, "stages/ingest.py"], repo, check=False)
-        run(["git", "checkout", "params.yaml"], repo)
-        lines = result.stderr.strip().splitlines()
-        assert result.returncode == 2 and len(lines) == 1 and reason in lines[0], (case, result.stderr)
+        code, stderr = run_stage("ingest", repo)
+        lines = stderr.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and reason in lines[0], (case, stderr)
     assert not (repo / "data/interim").exists()
     assert list(outside.iterdir()) == [] and not escape.exists() and not (tmp_path / "escape.txt").exists()
 
