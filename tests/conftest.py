@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools import generate_reviews as generator  # the generator a user runs for an offline smoke run
+from tools import (
+    generate_reviews as generator,
+)  # the generator a user runs for an offline smoke run
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -27,21 +29,45 @@ write_imdb_tarball = generator.write_tarball
 SMALL_PARAMS = {
     "data": {"url": ""},
     "vocab": {"min_freq": 1, "max_size": 1000},
-    "encode": {"max_len": 32},  # torch.export unrolls the GRU over max_len when train logs the network
+    "encode": {
+        "max_len": 32
+    },  # torch.export unrolls the GRU over max_len when train logs the network
     "model": {"embed_dim": 16, "hidden_dim": 16, "dropout": 0.3},
     # ~15 steps per epoch: an average over ~300 steps (the default decay) would hardly leave the start.
-    "train": {"epochs": 3, "batch_size": 16, "lr": 0.01, "patience": 2, "threads": 1, "ema_decay": 0.0},
+    "train": {
+        "epochs": 3,
+        "batch_size": 16,
+        "lr": 0.01,
+        "patience": 2,
+        "threads": 1,
+        "ema_decay": 0.0,
+    },
 }
 
 
-def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None, timeout: int = 600,
-        stdin: str | None = None):
+def run(
+    cmd: list[str],
+    cwd: Path,
+    check: bool = True,
+    env: dict | None = None,
+    timeout: int = 600,
+    stdin: str | None = None,
+):
     # DVC runs stage commands with `python` from PATH: make that this interpreter, venv or not.
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, input=stdin,
-                            env={**os.environ, "PATH": path, **(env or {})})
+    result = subprocess.run(
+        cmd,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+        env={**os.environ, "PATH": path, **(env or {})},
+    )
     if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 
@@ -54,7 +80,9 @@ def run_stage(name: str, cwd: Path) -> tuple[int, str]:
     handling without an interpreter's start-up. Returns (exit code, stderr)."""
     from rnn_sentiment.core import cli
 
-    spec = importlib.util.spec_from_file_location(f"stage_{name}", PROJECT / "stages" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(
+        f"stage_{name}", PROJECT / "stages" / f"{name}.py"
+    )
     stage = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(stage)
     stderr = io.StringIO()
@@ -96,7 +124,11 @@ def make_project(root: Path, params: dict | None = None, tarball: bool = True) -
     for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"):
         shutil.copy(PROJECT / name, repo / name)
     for folder in ("stages", "src"):
-        shutil.copytree(PROJECT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        shutil.copytree(
+            PROJECT / folder,
+            repo / folder,
+            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+        )
     (repo / "data").mkdir()
     (repo / "models").mkdir()
     update_params(repo, SMALL_PARAMS)

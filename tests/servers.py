@@ -40,7 +40,9 @@ def post(url: str, body: dict) -> dict:
 
 
 def post_status(url: str, body: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read())
@@ -59,7 +61,9 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"{process.args} exited {process.returncode}:\n{log.read_text()[-3000:]}")
+            raise AssertionError(
+                f"{process.args} exited {process.returncode}:\n{log.read_text()[-3000:]}"
+            )
         try:
             if get(url, timeout=2)[0] == 200:
                 return
@@ -73,8 +77,13 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float
 def started(cmd: list[str], health: str, log: Path, env: dict | None = None):
     """Run ``cmd`` in its own process group; stop the group by the leader's PID afterwards."""
     with open(log, "w") as out:
-        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                   env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **(env or {})})
+        process = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **(env or {})},
+        )
     try:
         wait_until_up(health, process, log)
         yield process
@@ -108,16 +117,32 @@ def stop_group(process: subprocess.Popen) -> None:
 def mlflow_server(backend_store_uri: str, root: Path):
     """`mlflow server` on a free loopback port, proxying artifacts to ``root/artifacts``; yields its URL."""
     port = free_port()
-    cmd = [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-           "--backend-store-uri", backend_store_uri, "--artifacts-destination", (root / "artifacts").as_uri()]
+    cmd = [
+        str(BIN / "mlflow"),
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--backend-store-uri",
+        backend_store_uri,
+        "--artifacts-destination",
+        (root / "artifacts").as_uri(),
+    ]
     url = f"http://127.0.0.1:{port}"
-    with started(cmd, f"{url}/health", root / "server.log", {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}):
+    with started(
+        cmd, f"{url}/health", root / "server.log", {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    ):
         yield url
 
 
 def postgres_bin() -> Path | None:
     """The folder holding PostgreSQL's server programs (Debian's layout, else PATH), or None."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[-3]))
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[-3])
+    )
     if found:
         return Path(found[-1]).parent
     pg_ctl = shutil.which("pg_ctl")
@@ -131,7 +156,9 @@ def _as_server_user(cmd: list[str]) -> list[str]:
 
 def _checked(cmd: list[str]) -> None:
     result = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+    assert result.returncode == 0, (
+        f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+    )
 
 
 def _pid_gone(pid: int, timeout: float = 10) -> bool:
@@ -157,16 +184,49 @@ def postgres(database: str = "mlflow", user: str = "mlflow"):
         shutil.chown(root, "postgres", "postgres")
     data, port = root / "data", free_port()
     try:
-        _checked(_as_server_user([str(pg / "initdb"), "-D", str(data), "-U", user, "--auth", "trust",
-                                  "-E", "UTF8", "--no-sync"]))
-        _checked(_as_server_user([str(pg / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(data),
-                                  "-l", str(root / "server.log"), "-o", f"-h 127.0.0.1 -p {port} -k {root} -F"]))
+        _checked(
+            _as_server_user(
+                [
+                    str(pg / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    user,
+                    "--auth",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ]
+            )
+        )
+        _checked(
+            _as_server_user(
+                [
+                    str(pg / "pg_ctl"),
+                    "start",
+                    "-w",
+                    "-t",
+                    "60",
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(root / "server.log"),
+                    "-o",
+                    f"-h 127.0.0.1 -p {port} -k {root} -F",
+                ]
+            )
+        )
         pid = int((data / "postmaster.pid").read_text().split()[0])
         try:
-            _checked([str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", user, database])
+            _checked(
+                [str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", user, database]
+            )
             yield f"postgresql://{user}@127.0.0.1:{port}/{database}"
         finally:
-            _checked(_as_server_user([str(pg / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(data)]))
+            _checked(
+                _as_server_user([str(pg / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(data)])
+            )
             assert _pid_gone(pid), f"postmaster {pid} still running"
     finally:
         shutil.rmtree(root, ignore_errors=True)

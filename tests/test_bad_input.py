@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import PROJECT, make_project, run, run_stage, stage_folder, update_params, write_imdb_tarball
+from conftest import (
+    PROJECT,
+    make_project,
+    run,
+    run_stage,
+    stage_folder,
+    update_params,
+    write_imdb_tarball,
+)
 
 STAGES = list(yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"])
 
@@ -29,8 +37,11 @@ def tarball_with(root: Path, name: str, members: dict[str, bytes]) -> str:
     """A tarball with the four aclImdb folders (one review each) plus ``members``."""
     path = root / "data/raw" / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    base = {f"aclImdb/{split}/{polarity}/1_{rating}.txt": b"a fine review"
-            for split in ("train", "test") for polarity, rating in (("pos", 8), ("neg", 2))}
+    base = {
+        f"aclImdb/{split}/{polarity}/1_{rating}.txt": b"a fine review"
+        for split in ("train", "test")
+        for polarity, rating in (("pos", 8), ("neg", 2))
+    }
     with tarfile.open(path, "w:gz") as archive:
         for member, data in {**base, **members}.items():
             info = tarfile.TarInfo(member)
@@ -64,25 +75,54 @@ CSV_HEADER = "text,label\n"
 # missing column, bad label or text at a row, UTF-8, truncated or empty tarball, a split value) are
 # tests/test_sources.py's. (case id, source builder, data params, expected fragments of the one line)
 DATA_CASES = [
-    ("one class", lambda r: write(r / "data/raw/o.csv", CSV_HEADER + "good,pos\nnice,pos\nfine,1\nok,1\n"), {},
-     ["o.csv", "negative"]),
-    ("gzip but not tar", lambda r: write(r / "data/raw/x.tar.gz", gzip.compress(b"hello")), {}, ["x.tar.gz"]),
-    ("renamed column not there", lambda r: write(r / "data/raw/n.csv", CSV_HEADER + "good,pos\n"),
-     {"text_column": "review"}, ["n.csv", "'review'", "data.text_column"]),
-    ("corrupt jsonl", lambda r: write(r / "data/raw/j.jsonl", '{"text": "good", "label": 1}\n{"text": "bad", \n'), {},
-     ["j.jsonl", "jsonl"]),
-    ("text not a string",
-     lambda r: write(r / "data/raw/k.jsonl", '{"text": "good", "label": 1}\n{"text": 5, "label": 0}\n'),
-     {}, ["k.jsonl", "row 2", "not a string"]),
-    ("tarball review over 1 MiB",
-     lambda r: tarball_with(r, "big.tar.gz", {"aclImdb/train/pos/3_9.txt": b"a" * (1 << 21)}),
-     {}, ["big.tar.gz", "3_9.txt", "limit"]),
+    (
+        "one class",
+        lambda r: write(r / "data/raw/o.csv", CSV_HEADER + "good,pos\nnice,pos\nfine,1\nok,1\n"),
+        {},
+        ["o.csv", "negative"],
+    ),
+    (
+        "gzip but not tar",
+        lambda r: write(r / "data/raw/x.tar.gz", gzip.compress(b"hello")),
+        {},
+        ["x.tar.gz"],
+    ),
+    (
+        "renamed column not there",
+        lambda r: write(r / "data/raw/n.csv", CSV_HEADER + "good,pos\n"),
+        {"text_column": "review"},
+        ["n.csv", "'review'", "data.text_column"],
+    ),
+    (
+        "corrupt jsonl",
+        lambda r: write(r / "data/raw/j.jsonl", '{"text": "good", "label": 1}\n{"text": "bad", \n'),
+        {},
+        ["j.jsonl", "jsonl"],
+    ),
+    (
+        "text not a string",
+        lambda r: write(
+            r / "data/raw/k.jsonl", '{"text": "good", "label": 1}\n{"text": 5, "label": 0}\n'
+        ),
+        {},
+        ["k.jsonl", "row 2", "not a string"],
+    ),
+    (
+        "tarball review over 1 MiB",
+        lambda r: tarball_with(r, "big.tar.gz", {"aclImdb/train/pos/3_9.txt": b"a" * (1 << 21)}),
+        {},
+        ["big.tar.gz", "3_9.txt", "limit"],
+    ),
     ("folder without test/neg", folder_without_test_neg, {}, ["folder", "test/neg"]),
 ]
 
 
-@pytest.mark.parametrize("case, build, changes, fragments", DATA_CASES, ids=[c[0] for c in DATA_CASES])
-def test_bad_data_stops_ingest_in_one_line_and_writes_nothing(tmp_path, case, build, changes, fragments):
+@pytest.mark.parametrize(
+    "case, build, changes, fragments", DATA_CASES, ids=[c[0] for c in DATA_CASES]
+)
+def test_bad_data_stops_ingest_in_one_line_and_writes_nothing(
+    tmp_path, case, build, changes, fragments
+):
     folder = stage_folder(tmp_path / "project")
     update_params(folder, {"data": {"source": build(folder), **changes}})
     before = files_under(folder)
@@ -103,10 +143,17 @@ def test_a_bad_row_stops_the_ingest_process_in_one_line_and_writes_nothing(tmp_p
 
 def test_duplicates_across_train_and_test_are_a_warning_with_a_count(tmp_path):
     folder = stage_folder(tmp_path / "project")
-    rows = "".join(f"review number {i} is {'good' if i % 2 else 'bad'},{i % 2},train\n" for i in range(40))
-    rows += ("review number 1 is good,1,test\nreview number 2 is bad,0,test\n"
-             "unseen and fine,1,test\nunseen but bad,0,test\n")
-    update_params(folder, {"data": {"source": write(folder / "data/raw/dup.csv", "text,label,split\n" + rows)}})
+    rows = "".join(
+        f"review number {i} is {'good' if i % 2 else 'bad'},{i % 2},train\n" for i in range(40)
+    )
+    rows += (
+        "review number 1 is good,1,test\nreview number 2 is bad,0,test\n"
+        "unseen and fine,1,test\nunseen but bad,0,test\n"
+    )
+    update_params(
+        folder,
+        {"data": {"source": write(folder / "data/raw/dup.csv", "text,label,split\n" + rows)}},
+    )
     code, stderr = run_stage("ingest", folder)
     assert code == 0, stderr
     assert "warning:" in stderr and " 2 test reviews also appear verbatim in train" in stderr
@@ -123,7 +170,9 @@ PARAM_CASES = [
 
 
 @pytest.mark.parametrize("changes, name", PARAM_CASES, ids=[c[1] for c in PARAM_CASES])
-def test_every_stage_refuses_an_out_of_range_param_naming_it_before_writing(tmp_path, changes, name):
+def test_every_stage_refuses_an_out_of_range_param_naming_it_before_writing(
+    tmp_path, changes, name
+):
     folder = stage_folder(tmp_path / "project", changes)
     for stage in STAGES:
         assert_one_line_error(*run_stage(stage, folder), [name])
@@ -141,9 +190,13 @@ def test_an_out_of_range_param_stops_the_train_process_in_one_line(tmp_path):
 
 
 def test_offline_without_source_points_data_source_at_a_local_copy(tmp_path):
-    folder = stage_folder(tmp_path / "project", {"data": {"url": "http://127.0.0.1:9/aclImdb_v1.tar.gz"}})
+    folder = stage_folder(
+        tmp_path / "project", {"data": {"url": "http://127.0.0.1:9/aclImdb_v1.tar.gz"}}
+    )
     code, stderr = run_stage("fetch", folder)
-    assert_one_line_error(code, stderr, ["data/raw/imdb/aclImdb_v1.tar.gz", "point data.source at a local copy"])
+    assert_one_line_error(
+        code, stderr, ["data/raw/imdb/aclImdb_v1.tar.gz", "point data.source at a local copy"]
+    )
     assert "put the" not in stderr, "a copy put into the download folder, a DVC output, can be lost"
     assert not list((folder / "data/raw/imdb").iterdir()), "no partial download left"
 

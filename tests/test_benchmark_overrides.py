@@ -15,14 +15,17 @@ def test_overrides_set_section_keys_and_top_level_keys_as_dvc_exp_run_s_does():
     assert (config.seed, config.train.epochs, config.model.cell) == (7, 1, "lstm")
 
 
-@pytest.mark.parametrize("override, named", [
-    ("nosuch.key=1", "no section 'nosuch'"),
-    ("train.epochs", "expected section.key=value"),
-    ("=3", "expected section.key=value"),
-    ("model.hiden_dim=3", "model.hiden_dim: Extra inputs are not permitted"),
-    ("seeds=3", "seeds: Extra inputs are not permitted"),
-    ("train.epochs=0", "train.epochs: Input should be greater than or equal to 1, got 0"),
-])
+@pytest.mark.parametrize(
+    "override, named",
+    [
+        ("nosuch.key=1", "no section 'nosuch'"),
+        ("train.epochs", "expected section.key=value"),
+        ("=3", "expected section.key=value"),
+        ("model.hiden_dim=3", "model.hiden_dim: Extra inputs are not permitted"),
+        ("seeds=3", "seeds: Extra inputs are not permitted"),
+        ("train.epochs=0", "train.epochs: Input should be greater than or equal to 1, got 0"),
+    ],
+)
 def test_a_bad_override_is_one_line_naming_it(override, named):
     with pytest.raises(PipelineError) as caught:
         load_with_overrides([override], PARAMS_YAML)

@@ -20,11 +20,19 @@ LONGER_TRAIN = {"model": {"embed_dim": 48, "hidden_dim": 48}, "train": {"epochs"
 
 
 def test_a_second_exp_run_during_a_stage_is_refused_and_the_first_is_recorded(tmp_path):
-    source = write_imdb_tarball(tmp_path / "aclImdb_v1.tar.gz")  # outside the repo: exp run's checkout leaves it
+    source = write_imdb_tarball(
+        tmp_path / "aclImdb_v1.tar.gz"
+    )  # outside the repo: exp run's checkout leaves it
     repo = make_project(tmp_path, {**LONGER_TRAIN, "data": {"source": str(source)}}, tarball=False)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    first = subprocess.Popen([sys.executable, "-m", "dvc", "exp", "run", "-n", "first"], cwd=repo, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "dvc", "exp", "run", "-n", "first"],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     checkpoint = repo / "models/checkpoint.pt"  # written as soon as train's MLflow run exists
     deadline = time.monotonic() + 300
     while not checkpoint.exists():

@@ -7,15 +7,14 @@ and evaluate do) in a throwaway SQLite store: what is served is the same, minus 
 """
 
 import json
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from test_tracking_server import BIN, free_port, group_alive, post_status, started
+from tiny_bundle import write_tiny_bundle
 
 from rnn_sentiment.model.predictor import Predictor
 from rnn_sentiment.tracking import logged_models, registry
-from test_tracking_server import BIN, free_port, group_alive, post_status, started
-from tiny_bundle import write_tiny_bundle
 
 pytestmark = pytest.mark.slow
 CLIENTS, REQUESTS_EACH = 8, 20
@@ -23,7 +22,11 @@ TEXTS = [["great !"], ["awful . awful", "great great !"], ["a great , awful film
 
 
 def body(texts: list[str]) -> dict:
-    return {"inputs": texts[0]} if len(texts) == 1 else {"dataframe_records": [{"text": t} for t in texts]}
+    return (
+        {"inputs": texts[0]}
+        if len(texts) == 1
+        else {"dataframe_records": [{"text": t} for t in texts]}
+    )
 
 
 def register_tiny_champion(root) -> str:
@@ -34,7 +37,9 @@ def register_tiny_champion(root) -> str:
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(uri)
     try:
-        experiment = mlflow.create_experiment("serving", artifact_location=(root / "mlruns").as_uri())
+        experiment = mlflow.create_experiment(
+            "serving", artifact_location=(root / "mlruns").as_uri()
+        )
         with mlflow.start_run(experiment_id=experiment):
             logged = logged_models.log_model(write_tiny_bundle(root / "model.pt"))
         registry.register_and_promote(logged.model_uri, "imdb-rnn", "champion", 0.5)
@@ -45,12 +50,29 @@ def register_tiny_champion(root) -> str:
 
 def test_the_served_champion_answers_concurrent_clients_correctly(tmp_path):
     uri = register_tiny_champion(tmp_path)
-    expected = [Predictor.load(tmp_path / "model.pt").predict_proba(texts).tolist() for texts in TEXTS]
+    expected = [
+        Predictor.load(tmp_path / "model.pt").predict_proba(texts).tolist() for texts in TEXTS
+    ]
     port = free_port()
-    cmd = [str(BIN / "mlflow"), "models", "serve", "-m", "models:/imdb-rnn@champion", "--env-manager", "local",
-           "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    cmd = [
+        str(BIN / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        "models:/imdb-rnn@champion",
+        "--env-manager",
+        "local",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     log = tmp_path / "serve.log"
-    with started(cmd, f"http://127.0.0.1:{port}/ping", log, {"MLFLOW_TRACKING_URI": uri}) as process:
+    with started(
+        cmd, f"http://127.0.0.1:{port}/ping", log, {"MLFLOW_TRACKING_URI": uri}
+    ) as process:
         endpoint = f"http://127.0.0.1:{port}/invocations"
 
         def client(number: int) -> list[str]:
@@ -60,13 +82,19 @@ def test_the_served_champion_answers_concurrent_clients_correctly(tmp_path):
                 status, answer = post_status(endpoint, body(TEXTS[which]))
                 if status != 200:
                     wrong.append(f"HTTP {status}: {json.dumps(answer)[:300]}")
-                elif [row["probability"] for row in answer["predictions"]] != pytest.approx(expected[which]):
-                    wrong.append(f"{TEXTS[which]} scored {answer['predictions']}, alone {expected[which]}")
+                elif [row["probability"] for row in answer["predictions"]] != pytest.approx(
+                    expected[which]
+                ):
+                    wrong.append(
+                        f"{TEXTS[which]} scored {answer['predictions']}, alone {expected[which]}"
+                    )
             return wrong
 
         with ThreadPoolExecutor(CLIENTS) as pool:
             wrong = [line for lines in pool.map(client, range(CLIENTS)) for line in lines]
-        assert not wrong, f"{len(wrong)} of {CLIENTS * REQUESTS_EACH} requests went wrong, e.g. {wrong[0]}"
+        assert not wrong, (
+            f"{len(wrong)} of {CLIENTS * REQUESTS_EACH} requests went wrong, e.g. {wrong[0]}"
+        )
 
         status, answer = post_status(endpoint, {"inputs": ["great !", "  "]})
         assert status == 200 and answer["predictions"][1] == {"label": "empty", "probability": 0.5}

@@ -9,9 +9,9 @@ import sys
 import time
 
 import pytest
+from servers import free_port, stop_group
 
 from conftest import dvc, make_project, run, update_params
-from servers import free_port, stop_group
 
 pytestmark = pytest.mark.slow
 TWO = {"train": {"processes": 2, "threads": 1}}
@@ -25,14 +25,36 @@ def mlflow_runs(repo, uri: str | None = None) -> list:
     return mlflow.search_runs(experiment_names=["imdb-rnn"], output_format="list")
 
 
-def torchrun_node(rank: int, endpoint: str, cwd, env: dict, log, rdzv_conf: str = "") -> subprocess.Popen:
+def torchrun_node(
+    rank: int, endpoint: str, cwd, env: dict, log, rdzv_conf: str = ""
+) -> subprocess.Popen:
     """The train stage as node ``rank`` of two, one process each, in its own process group."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc_per_node", "1",
-           "--node_rank", str(rank), "--rdzv_backend", "c10d", "--rdzv_endpoint", endpoint,
-           *(["--rdzv_conf", rdzv_conf] if rdzv_conf else []), "stages/train.py"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nnodes",
+        "2",
+        "--nproc_per_node",
+        "1",
+        "--node_rank",
+        str(rank),
+        "--rdzv_backend",
+        "c10d",
+        "--rdzv_endpoint",
+        endpoint,
+        *(["--rdzv_conf", rdzv_conf] if rdzv_conf else []),
+        "stages/train.py",
+    ]
     with open(log, "w") as out:
-        return subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                env={**os.environ, "PYTHONPATH": "src", "OMP_NUM_THREADS": "1", **env})
+        return subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "PYTHONPATH": "src", "OMP_NUM_THREADS": "1", **env},
+        )
 
 
 def history(repo) -> list[list[str]]:
@@ -80,7 +102,9 @@ def test_more_processes_than_batches_is_one_line(ddp_project):
     repo, _ = ddp_project
     update_params(repo, {"train": {"processes": 2, "batch_size": 4096}})
     try:
-        result = run([sys.executable, "stages/train.py"], repo, check=False, env={"PYTHONPATH": "src"})
+        result = run(
+            [sys.executable, "stages/train.py"], repo, check=False, env={"PYTHONPATH": "src"}
+        )
     finally:
         run(["git", "checkout", "params.yaml"], repo)
     lines = result.stderr.strip().splitlines()
@@ -96,11 +120,17 @@ def test_two_torchrun_nodes_train_as_one_node_with_two_processes(ddp_project, tm
 
     one_node, _ = ddp_project
     repo = tmp_path / "two-nodes"
-    shutil.copytree(one_node, repo, ignore=shutil.ignore_patterns("mlflow.db", "mlruns", "mlartifacts"))
+    shutil.copytree(
+        one_node, repo, ignore=shutil.ignore_patterns("mlflow.db", "mlruns", "mlartifacts")
+    )
     uri = f"sqlite:///{tmp_path / 'two-nodes.db'}"
     endpoint = f"127.0.0.1:{free_port()}"
-    nodes = [torchrun_node(rank, endpoint, repo, {"MLFLOW_TRACKING_URI": uri}, tmp_path / f"node{rank}.log")
-             for rank in (0, 1)]
+    nodes = [
+        torchrun_node(
+            rank, endpoint, repo, {"MLFLOW_TRACKING_URI": uri}, tmp_path / f"node{rank}.log"
+        )
+        for rank in (0, 1)
+    ]
     try:
         codes = [node.wait(timeout=600) for node in nodes]
     finally:
@@ -123,7 +153,9 @@ def test_a_node_that_cannot_reach_the_rendezvous_fails_within_its_timeout(ddp_pr
     repo, _ = ddp_project
     endpoint = f"127.0.0.1:{free_port()}"  # nobody listens: node 0 is not up
     started_at = time.monotonic()
-    node = torchrun_node(1, endpoint, repo, {}, tmp_path / "node1.log", "is_host=false,read_timeout=5")
+    node = torchrun_node(
+        1, endpoint, repo, {}, tmp_path / "node1.log", "is_host=false,read_timeout=5"
+    )
     try:
         code = node.wait(timeout=120)
     finally:

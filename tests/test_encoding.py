@@ -5,8 +5,8 @@ import random
 import numpy as np
 import pandas as pd
 import pytest
-
 from helpers import save_split
+
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.text import encoding
 from rnn_sentiment.text.ngrams import NgramIndex
@@ -33,7 +33,11 @@ def seq(n: int, start: int = 0) -> list[str]:
 def test_rows_are_right_padded_with_true_lengths():
     split = encoding.encode(toks(seq(3), seq(1, 5), seq(6)), np.array([1, 0, 1]), VOCAB, 6, "head")
     assert split.ids.shape == (3, 6)
-    assert split.ids.dtype == np.int32 and split.lengths.dtype == np.int32 and split.labels.dtype == np.int8
+    assert (
+        split.ids.dtype == np.int32
+        and split.lengths.dtype == np.int32
+        and split.labels.dtype == np.int8
+    )
     assert split.ids.tolist() == [
         [tid(0), tid(1), tid(2), PAD_ID, PAD_ID, PAD_ID],
         [tid(5), PAD_ID, PAD_ID, PAD_ID, PAD_ID, PAD_ID],
@@ -43,11 +47,14 @@ def test_rows_are_right_padded_with_true_lengths():
     assert split.labels.tolist() == [1, 0, 1]
 
 
-@pytest.mark.parametrize("policy, kept", [
-    ("head", [0, 1, 2, 3]),
-    ("tail", [6, 7, 8, 9]),
-    ("head_tail", [0, 1, 8, 9]),
-])
+@pytest.mark.parametrize(
+    "policy, kept",
+    [
+        ("head", [0, 1, 2, 3]),
+        ("tail", [6, 7, 8, 9]),
+        ("head_tail", [0, 1, 8, 9]),
+    ],
+)
 def test_truncation_policy_keeps_the_right_tokens(policy, kept):
     split = encoding.encode(toks(seq(10)), np.array([1]), VOCAB, 4, policy)
     assert split.ids.tolist() == [[tid(i) for i in kept]]
@@ -64,15 +71,23 @@ def test_truncation_in_a_mixed_batch_matches_list_slicing(policy):
     """Rows of many lengths, some truncated and some not, against a plain-Python reference."""
     rng = random.Random(7)
     max_len = 7
-    docs = [[f"t{rng.randrange(30)}" if rng.random() < 0.8 else "oov" for _ in range(rng.randint(0, 20))]
-            for _ in range(60)]
+    docs = [
+        [
+            f"t{rng.randrange(30)}" if rng.random() < 0.8 else "oov"
+            for _ in range(rng.randint(0, 20))
+        ]
+        for _ in range(60)
+    ]
     split = encoding.encode(toks(*docs), np.zeros(len(docs)), VOCAB, max_len, policy)
     for row, doc in enumerate(docs):
         ids = [VOCAB.get_loc(t) if t in VOCAB else UNK_ID for t in doc] or [UNK_ID]
         if len(ids) > max_len:
             head = max_len // 2
-            ids = {"head": ids[:max_len], "tail": ids[-max_len:],
-                   "head_tail": ids[:head] + ids[len(ids) - (max_len - head):]}[policy]
+            ids = {
+                "head": ids[:max_len],
+                "tail": ids[-max_len:],
+                "head_tail": ids[:head] + ids[len(ids) - (max_len - head) :],
+            }[policy]
         assert split.lengths[row] == len(ids)
         assert split.ids[row].tolist() == ids + [PAD_ID] * (max_len - len(ids)), (row, doc)
 
@@ -85,7 +100,9 @@ def test_short_rows_are_never_truncated_by_tail_or_head_tail():
 
 
 def test_out_of_vocabulary_tokens_become_unk():
-    split = encoding.encode(toks(["t3", "never-seen", "t4", "also-new"]), np.array([0]), VOCAB, 5, "head")
+    split = encoding.encode(
+        toks(["t3", "never-seen", "t4", "also-new"]), np.array([0]), VOCAB, 5, "head"
+    )
     assert split.ids.tolist() == [[tid(3), UNK_ID, tid(4), UNK_ID, PAD_ID]]
     assert UNK_ID == 1
 
@@ -106,10 +123,14 @@ def test_non_default_index_is_ignored():
 
 
 def test_the_ngram_bag_covers_the_whole_review_not_only_what_the_recurrent_path_keeps():
-    split = encoding.encode(toks(seq(6), [], ["t3", "oov", "t4", "t3"]), np.array([1, 0, 1]), VOCAB, 2, "head",
-                            NGRAMS)
+    split = encoding.encode(
+        toks(seq(6), [], ["t3", "oov", "t4", "t3"]), np.array([1, 0, 1]), VOCAB, 2, "head", NGRAMS
+    )
     assert split.ids[0].tolist() == [tid(0), tid(1)] and split.lengths[0] == 2
-    bags = [split.ngram_ids[split.ngram_offsets[i]:split.ngram_offsets[i + 1]].tolist() for i in range(3)]
+    bags = [
+        split.ngram_ids[split.ngram_offsets[i] : split.ngram_offsets[i + 1]].tolist()
+        for i in range(3)
+    ]
     assert bags[0] == [0, 1, 2, 3, 4, 5, 30, 31, 32, 33, 34]  # all six words and five bigrams
     assert bags[1] == []
     assert bags[2] == [3, 4], "each n-gram once; none across an unknown word"
@@ -117,9 +138,13 @@ def test_the_ngram_bag_covers_the_whole_review_not_only_what_the_recurrent_path_
 
 
 def test_save_then_load_round_trips(tmp_path):
-    split = encoding.encode(toks(seq(5), [], seq(2, 9)), np.array([1, 0, 1]), VOCAB, 4, "tail", NGRAMS)
+    split = encoding.encode(
+        toks(seq(5), [], seq(2, 9)), np.array([1, 0, 1]), VOCAB, 4, "tail", NGRAMS
+    )
     save_split(split, tmp_path, "val")
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"val_{part}.npy" for part in sorted(encoding.FIELDS)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f"val_{part}.npy" for part in sorted(encoding.FIELDS)
+    ]
     loaded = encoding.load(tmp_path, "val")
     for part in encoding.FIELDS:
         np.testing.assert_array_equal(getattr(loaded, part), getattr(split, part))
@@ -137,8 +162,13 @@ def test_load_of_a_truncated_npy_names_the_file(tmp_path, keep):
     save_split(split, tmp_path, "train")
     path = tmp_path / "train_ids.npy"
     data = path.read_bytes()
-    cut = {"all_but_one": len(data) - 1, "half": len(data) // 2, "header_only": 128,
-           "ten_bytes": 10, "zero": 0}[keep]
+    cut = {
+        "all_but_one": len(data) - 1,
+        "half": len(data) // 2,
+        "header_only": 128,
+        "ten_bytes": 10,
+        "zero": 0,
+    }[keep]
     assert cut < len(data)
     path.write_bytes(data[:cut])
     with pytest.raises(PipelineError, match="train_ids.npy"):
@@ -156,8 +186,13 @@ def test_load_refuses_arrays_that_disagree_in_length(tmp_path):
 def write_in_chunks(directory, docs, labels, max_len, policy, chunk):
     with encoding.SplitWriter(directory, "train", len(docs), max_len) as writer:
         for start in range(0, len(docs), chunk):
-            tokens = toks(*docs[start:start + chunk])
-            writer.append(tokens, encoding.encode(tokens, labels[start:start + chunk], VOCAB, max_len, policy, NGRAMS))
+            tokens = toks(*docs[start : start + chunk])
+            writer.append(
+                tokens,
+                encoding.encode(
+                    tokens, labels[start : start + chunk], VOCAB, max_len, policy, NGRAMS
+                ),
+            )
         return writer.close()
 
 
@@ -168,17 +203,30 @@ def test_writing_in_chunks_gives_the_same_bytes_as_saving_at_once(tmp_path, chun
     (tmp_path / "chunked").mkdir()
     (tmp_path / "whole").mkdir()
     write_in_chunks(tmp_path / "chunked", docs, labels, 6, "head_tail", chunk)
-    save_split(encoding.encode(toks(*docs), labels, VOCAB, 6, "head_tail", NGRAMS), tmp_path / "whole", "train")
+    save_split(
+        encoding.encode(toks(*docs), labels, VOCAB, 6, "head_tail", NGRAMS),
+        tmp_path / "whole",
+        "train",
+    )
     for part in encoding.FIELDS:
         name = f"train_{part}.npy"
-        assert (tmp_path / "chunked" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+        assert (tmp_path / "chunked" / name).read_bytes() == (
+            tmp_path / "whole" / name
+        ).read_bytes(), name
 
 
 def test_stats_keys_and_values(tmp_path):
     docs = [seq(2), ["t1", "oov"], [], seq(10)]
     result = write_in_chunks(tmp_path, docs, np.array([0, 1, 0, 1]), 4, "head", chunk=3)
-    assert set(result) == {"reviews", "oov_rate", "length_p50", "length_p90", "length_p99", "truncated_share",
-                           "ngrams_per_review"}
+    assert set(result) == {
+        "reviews",
+        "oov_rate",
+        "length_p50",
+        "length_p90",
+        "length_p99",
+        "truncated_share",
+        "ngrams_per_review",
+    }
     assert result["ngrams_per_review"] == pytest.approx((3 + 1 + 0 + 19) / 4)
     assert result["reviews"] == 4
     # kept ids: 2 + 2 + 1 + 4 = 9, of which 2 are <unk> (the OOV word and the empty review)

@@ -52,7 +52,9 @@ def test_evaluate_alone_logs_into_the_run_of_the_model_it_evaluates(repo):
     assert len(history) == 2, "the model's own run got the second evaluation"
     tags = client(repo).get_run(run_id).data.tags
     lock = (repo / "dvc.lock").read_text()
-    assert tags["input.md5.models/model.pt"] in lock, "the md5 MLflow holds is the one dvc.lock records"
+    assert tags["input.md5.models/model.pt"] in lock, (
+        "the md5 MLflow holds is the one dvc.lock records"
+    )
     assert tags["input.md5.data/vocab/vocab.tsv"] in lock
 
 
@@ -76,12 +78,38 @@ def test_queued_experiments_log_into_the_projects_own_store_and_read_own_data_in
     digest = hashlib.sha256((repo / source).read_bytes()).hexdigest()
 
     before = {r.info.run_id for r in runs(repo)}
-    dvc("exp", "run", "--queue", "-S", "train.epochs=1", "-S", "model.cell=lstm", "-n", "sweep-lstm", cwd=repo)
-    dvc("exp", "run", "--queue", "-S", "train.epochs=1", "-S", "model.hidden_dim=8", "-S", f"data.source={source}",
-        "-n", "sweep-h8", cwd=repo)
+    dvc(
+        "exp",
+        "run",
+        "--queue",
+        "-S",
+        "train.epochs=1",
+        "-S",
+        "model.cell=lstm",
+        "-n",
+        "sweep-lstm",
+        cwd=repo,
+    )
+    dvc(
+        "exp",
+        "run",
+        "--queue",
+        "-S",
+        "train.epochs=1",
+        "-S",
+        "model.hidden_dim=8",
+        "-S",
+        f"data.source={source}",
+        "-n",
+        "sweep-h8",
+        cwd=repo,
+    )
     dvc("queue", "start", cwd=repo)
     status = wait_for_queue(repo)
-    logs = "".join(dvc("queue", "logs", name, cwd=repo, check=False).stdout[-2000:] for name in ("sweep-lstm", "sweep-h8"))
+    logs = "".join(
+        dvc("queue", "logs", name, cwd=repo, check=False).stdout[-2000:]
+        for name in ("sweep-lstm", "sweep-h8")
+    )
     assert status.count("Success") == 2, status + logs
     assert hashlib.sha256((repo / source).read_bytes()).hexdigest() == digest
 
@@ -92,18 +120,28 @@ def test_queued_experiments_log_into_the_projects_own_store_and_read_own_data_in
     assert by_name["sweep-h8"].data.params["model.hidden_dim"] == "8"
     assert all("test/accuracy" in r.data.metrics for r in new)
     for r in new:  # tags name inputs as dvc.lock does, not by DVC's temporary copy
-        assert r.data.tags["input.md5.data/interim/reviews.parquet"] == r.data.tags["data.fingerprint"]
+        assert (
+            r.data.tags["input.md5.data/interim/reviews.parquet"] == r.data.tags["data.fingerprint"]
+        )
         assert not [tag for tag in r.data.tags if ".dvc/tmp" in tag]
-    assert all(str(repo / "mlruns") in r.info.artifact_uri for r in new), [r.info.artifact_uri for r in new]
-    assert not list((repo / ".dvc/tmp").rglob("mlflow.db")), "no store left inside DVC's temporary copies"
+    assert all(str(repo / "mlruns") in r.info.artifact_uri for r in new), [
+        r.info.artifact_uri for r in new
+    ]
+    assert not list((repo / ".dvc/tmp").rglob("mlflow.db")), (
+        "no store left inside DVC's temporary copies"
+    )
 
     shown = json.loads(dvc("exp", "show", "--json", cwd=repo).stdout)
-    experiments = {r["name"]: r["data"] for e in shown for x in (e.get("experiments") or []) for r in x["revs"]}
+    experiments = {
+        r["name"]: r["data"] for e in shown for x in (e.get("experiments") or []) for r in x["revs"]
+    }
     for name in ("sweep-lstm", "sweep-h8"):
         run_id = experiments[name]["metrics"]["reports/train.json"]["data"]["mlflow_run_id"]
         assert run_id == by_name[name].info.run_id, "dvc exp show leads to the MLflow run"
     counts = experiments["sweep-h8"]["metrics"]["reports/data.json"]["data"]
-    assert sum(v for k, v in counts.items() if k.split("_")[0] in ("train", "val", "test")) == 48, "the own data"
+    assert sum(v for k, v in counts.items() if k.split("_")[0] in ("train", "val", "test")) == 48, (
+        "the own data"
+    )
 
 
 def test_workspace_experiment_compares_with_metrics_and_plots_diff(repo, tmp_path):
@@ -117,8 +155,13 @@ def test_workspace_experiment_compares_with_metrics_and_plots_diff(repo, tmp_pat
     assert diff["reports/train.json"]["epochs_run"] == {"old": 3, "new": 1, "diff": -2}
 
     plots = json.loads(dvc("plots", "diff", "HEAD", "--json", cwd=repo).stdout)["data"]
-    titles = {"Loss per epoch", "Accuracy per epoch", "Confusion matrix (test)", "ROC curve (test)",
-              "Precision-recall curve (test)"}
+    titles = {
+        "Loss per epoch",
+        "Accuracy per epoch",
+        "Confusion matrix (test)",
+        "ROC curve (test)",
+        "Precision-recall curve (test)",
+    }
     assert titles <= set(plots)
     loss = plots["Loss per epoch"][0]["content"]["data"]["values"]
     assert {row["rev"] for row in loss} == {"HEAD", "workspace"}

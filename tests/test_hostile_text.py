@@ -25,8 +25,12 @@ from rnn_sentiment.text import tokenizer
 from rnn_sentiment.text.ngrams import NgramIndex
 
 MAX_LEN = 50
-ANY_TEXT = st.text(alphabet=st.characters(codec=None, categories=None), max_size=300)  # surrogates too
-HOSTILE = st.one_of(ANY_TEXT, st.sampled_from(["", " ", "\x00", "\n\r\t", "\u202e\u200b", "<br /><br />", "\ud800"]))
+ANY_TEXT = st.text(
+    alphabet=st.characters(codec=None, categories=None), max_size=300
+)  # surrogates too
+HOSTILE = st.one_of(
+    ANY_TEXT, st.sampled_from(["", " ", "\x00", "\n\r\t", "\u202e\u200b", "<br /><br />", "\ud800"])
+)
 NGRAMS = ["great", "awful", "great !", "awful ."]
 FIVE_MB = ("An endless review. " * 276_000)[: 5 * 1024 * 1024]
 
@@ -35,9 +39,22 @@ FIVE_MB = ("An endless review. " * 276_000)[: 5 * 1024 * 1024]
 def predictor() -> Predictor:
     torch.manual_seed(0)
     vocab = pd.Index(["<pad>", "<unk>", "great", "awful", "!", "."])
-    model = SentimentClassifier(len(vocab), len(NGRAMS), ModelParams(
-        cell="gru", embed_dim=8, hidden_dim=8, num_layers=1, bidirectional=True, dropout=0.0, pooling="max_mean"))
-    return Predictor(model, vocab, NgramIndex(NGRAMS), EncodeParams(max_len=MAX_LEN, truncate="head_tail"))
+    model = SentimentClassifier(
+        len(vocab),
+        len(NGRAMS),
+        ModelParams(
+            cell="gru",
+            embed_dim=8,
+            hidden_dim=8,
+            num_layers=1,
+            bidirectional=True,
+            dropout=0.0,
+            pooling="max_mean",
+        ),
+    )
+    return Predictor(
+        model, vocab, NgramIndex(NGRAMS), EncodeParams(max_len=MAX_LEN, truncate="head_tail")
+    )
 
 
 @given(ANY_TEXT)
@@ -47,7 +64,9 @@ def test_tokenizer_gives_tokens_without_whitespace_for_any_text(text):
     assert all(isinstance(t, str) and t and not any(c.isspace() for c in t) for t in tokens)
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60, deadline=None)
+@settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60, deadline=None
+)
 @given(st.lists(HOSTILE, max_size=6))
 def test_predictor_gives_one_probability_per_text_for_any_input(predictor, texts):
     probabilities = predictor.predict_proba(texts)
@@ -81,18 +100,35 @@ def bundle(tmp_path_factory, predictor):
 
 def test_predict_command_on_hostile_stdin(bundle):
     lines = ["", "   ", "\x00\x01\x1b[31m", "\u202eevil\u200b", "😀" * 1000, "great!", FIVE_MB]
-    result = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", str(bundle), "--format", "jsonl"],
-                 bundle.parent, stdin="\n".join(lines) + "\n")
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "rnn_sentiment.serving.predict",
+            "--model",
+            str(bundle),
+            "--format",
+            "jsonl",
+        ],
+        bundle.parent,
+        stdin="\n".join(lines) + "\n",
+    )
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rows) == 7, "every line gets one prediction"
     assert [r["label"] for r in rows[:2]] == ["empty", "empty"], "blank lines are answered as empty"
-    assert all(r["label"] in ("negative", "positive") and 0 <= r["probability"] <= 1 for r in rows[2:])
+    assert all(
+        r["label"] in ("negative", "positive") and 0 <= r["probability"] <= 1 for r in rows[2:]
+    )
 
 
 def test_predict_command_refuses_non_utf8_stdin_in_one_line(bundle):
     import subprocess
 
-    result = subprocess.run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", str(bundle)],
-                            input=b"fine\ncaf\xe9\n", capture_output=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", str(bundle)],
+        input=b"fine\ncaf\xe9\n",
+        capture_output=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert result.stderr.decode() == "error: stdin: not UTF-8 (bad byte at offset 8)\n"

@@ -20,8 +20,13 @@ def source_chunks(with_splits: bool):
     for start in range(0, ROWS, 5000):
         ids = np.arange(start, start + 5000)
         split = [("train " if i % 3 else "test ") if with_splits else "" for i in ids]
-        yield pd.DataFrame({"text": [f"review {i} was {'good' if i % 2 else 'bad'}" for i in ids],
-                            "label": ids % 2, "split": pd.Series(split).str.strip()})
+        yield pd.DataFrame(
+            {
+                "text": [f"review {i} was {'good' if i % 2 else 'bad'}" for i in ids],
+                "label": ids % 2,
+                "split": pd.Series(split).str.strip(),
+            }
+        )
 
 
 def bytes_per_row(frame: pd.DataFrame) -> float:
@@ -34,7 +39,9 @@ def test_the_tables_kept_per_review_cost_14_bytes_a_row(tmp_path):
         rows = reviews.spool(source_chunks(with_splits), tmp_path / "scratch.parquet")
         assert len(rows) == ROWS
         assert bytes_per_row(rows) <= 14.1, rows.dtypes
-        chosen = splits.assign_splits(rows, data.model_copy(update=dict(max_train=0, max_test=0)), 0, "t")
+        chosen = splits.assign_splits(
+            rows, data.model_copy(update=dict(max_train=0, max_test=0)), 0, "t"
+        )
         assert bytes_per_row(chosen) <= 14.1, chosen.dtypes
         assert set(chosen["split"]) == {"train", "val", "test"}
 
@@ -46,4 +53,6 @@ def test_spooled_columns_hold_every_review_in_order_across_blocks(tmp_path, monk
     assert rows["row"].tolist() == list(range(ROWS))
     assert rows["label"].tolist() == source["label"].tolist()
     assert rows["split"].tolist() == source["split"].tolist()
-    assert (rows["text_hash"].to_numpy() == pd.util.hash_array(source["text"].to_numpy(dtype=object))).all()
+    assert (
+        rows["text_hash"].to_numpy() == pd.util.hash_array(source["text"].to_numpy(dtype=object))
+    ).all()

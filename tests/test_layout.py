@@ -16,7 +16,16 @@ from rnn_sentiment.tracking import logged_models
 
 PACKAGE = PROJECT / "src" / "rnn_sentiment"
 # Each subpackage may import only those on lower levels (and itself).
-LEVELS = {"core": 0, "data": 1, "text": 1, "evaluation": 1, "model": 2, "tracking": 3, "training": 4, "serving": 4}
+LEVELS = {
+    "core": 0,
+    "data": 1,
+    "text": 1,
+    "evaluation": 1,
+    "model": 2,
+    "tracking": 3,
+    "training": 4,
+    "serving": 4,
+}
 WITHOUT_TORCH = ("core", "data", "text", "evaluation")
 
 
@@ -54,7 +63,9 @@ def reached_files(start: Path) -> set[Path]:
         seen.add(path)
         for name in imported_names(path):
             parts = name.split(".")
-            for depth in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__, a/b/__init__ too
+            for depth in range(
+                1, len(parts) + 1
+            ):  # importing a.b.c runs a/__init__, a/b/__init__ too
                 found = module_file(".".join(parts[:depth]))
                 if found and found not in seen:
                     todo.append(found)
@@ -63,8 +74,10 @@ def reached_files(start: Path) -> set[Path]:
 
 def stage_deps() -> dict[str, list[Path]]:
     stages = yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"]
-    return {name: [PROJECT / dep for dep in stage["deps"] if not dep.startswith("${")]
-            for name, stage in stages.items()}
+    return {
+        name: [PROJECT / dep for dep in stage["deps"] if not dep.startswith("${")]
+        for name, stage in stages.items()
+    }
 
 
 def covered(path: Path, deps: list[Path]) -> bool:
@@ -83,7 +96,11 @@ def test_every_module_a_stage_runs_is_one_of_its_deps(stage):
 
 
 def test_code_shipped_inside_the_logged_model_is_a_dep_of_train():
-    shipped = [PACKAGE / "__init__.py", logged_models.MODEL_CODE, *(PACKAGE / name for name in logged_models.SHIPPED)]
+    shipped = [
+        PACKAGE / "__init__.py",
+        logged_models.MODEL_CODE,
+        *(PACKAGE / name for name in logged_models.SHIPPED),
+    ]
     deps = stage_deps()["train"]
     assert [str(path) for path in shipped if not covered(path, deps)] == []
 
@@ -91,13 +108,22 @@ def test_code_shipped_inside_the_logged_model_is_a_dep_of_train():
         parts = path.relative_to(PACKAGE).parts
         return parts == ("__init__.py",) or parts[0] in logged_models.SHIPPED
 
-    outside = sorted(str(f.relative_to(PACKAGE)) for f in reached_files(logged_models.MODEL_CODE) if not is_shipped(f))
+    outside = sorted(
+        str(f.relative_to(PACKAGE))
+        for f in reached_files(logged_models.MODEL_CODE)
+        if not is_shipped(f)
+    )
     assert outside == [], "the served model imports code the logged model does not ship"
 
 
 def test_code_no_stage_runs_is_no_stages_dep():
     deps = [dep for stage in stage_deps().values() for dep in stage]
-    for unused in (PACKAGE / "serving", PACKAGE / "serving" / "predict.py", PROJECT / "benchmarks", PROJECT / "tools"):
+    for unused in (
+        PACKAGE / "serving",
+        PACKAGE / "serving" / "predict.py",
+        PROJECT / "benchmarks",
+        PROJECT / "tools",
+    ):
         assert not covered(unused, deps), unused
 
 
@@ -110,7 +136,12 @@ def test_subpackages_import_one_way():
         own = relative[0]
         for name in imported_names(path):
             parts = name.split(".")
-            if parts[0] == "rnn_sentiment" and len(parts) > 1 and parts[1] in LEVELS and parts[1] != own:
+            if (
+                parts[0] == "rnn_sentiment"
+                and len(parts) > 1
+                and parts[1] in LEVELS
+                and parts[1] != own
+            ):
                 if LEVELS[parts[1]] >= LEVELS[own]:
                     wrong.append(f"{'/'.join(relative)} imports {name}")
     assert wrong == []
@@ -121,4 +152,6 @@ def test_subpackages_import_one_way():
 def test_data_handling_never_imports_torch(subpackage):
     for path in (PACKAGE / subpackage).rglob("*.py"):
         for reached in {path} | reached_files(path):
-            assert not any(name.split(".")[0] == "torch" for name in imported_names(reached)), reached
+            assert not any(name.split(".")[0] == "torch" for name in imported_names(reached)), (
+                reached
+            )

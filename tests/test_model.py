@@ -7,16 +7,30 @@ import pytest
 import torch
 
 from rnn_sentiment.core.params import ModelParams
-from rnn_sentiment.model.network import NgramPath, RecurrentPath, SentimentClassifier, reverse_within_length
+from rnn_sentiment.model.network import (
+    NgramPath,
+    RecurrentPath,
+    SentimentClassifier,
+    reverse_within_length,
+)
 from rnn_sentiment.text.vocab import PAD_ID
 
 VOCAB_SIZE = 50
 SHORT, LONG = 5, 23
 
 
-def config(cell="gru", bidirectional=True, pooling="max_mean", num_layers=1, dropout=0.3) -> ModelParams:
-    return ModelParams(cell=cell, embed_dim=8, hidden_dim=6, num_layers=num_layers,
-                       bidirectional=bidirectional, dropout=dropout, pooling=pooling)
+def config(
+    cell="gru", bidirectional=True, pooling="max_mean", num_layers=1, dropout=0.3
+) -> ModelParams:
+    return ModelParams(
+        cell=cell,
+        embed_dim=8,
+        hidden_dim=6,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        dropout=dropout,
+        pooling=pooling,
+    )
 
 
 def build(seed: int = 0, **kwargs) -> RecurrentPath:
@@ -24,12 +38,21 @@ def build(seed: int = 0, **kwargs) -> RecurrentPath:
     return RecurrentPath(VOCAB_SIZE, config(**kwargs)).eval()
 
 
-GRID = list(itertools.product(["rnn", "gru", "lstm"], [False, True], ["last", "max", "mean", "max_mean"], [1, 2]))
+GRID = list(
+    itertools.product(
+        ["rnn", "gru", "lstm"], [False, True], ["last", "max", "mean", "max_mean"], [1, 2]
+    )
+)
 
 
-@pytest.mark.parametrize("cell, bidirectional, pooling, num_layers", GRID,
-                         ids=[f"{c}-{'bi' if b else 'uni'}-{p}-L{n}" for c, b, p, n in GRID])
-def test_a_review_gets_the_same_logit_alone_and_right_padded_in_a_batch(cell, bidirectional, pooling, num_layers):
+@pytest.mark.parametrize(
+    "cell, bidirectional, pooling, num_layers",
+    GRID,
+    ids=[f"{c}-{'bi' if b else 'uni'}-{p}-L{n}" for c, b, p, n in GRID],
+)
+def test_a_review_gets_the_same_logit_alone_and_right_padded_in_a_batch(
+    cell, bidirectional, pooling, num_layers
+):
     model = build(cell=cell, bidirectional=bidirectional, pooling=pooling, num_layers=num_layers)
     generator = torch.Generator().manual_seed(1)
     short = torch.randint(2, VOCAB_SIZE, (SHORT,), generator=generator)
@@ -57,23 +80,31 @@ def test_a_review_gets_the_same_logit_alone_and_right_padded_in_a_batch(cell, bi
 
 def test_the_ngram_path_is_its_regression_over_the_ratio_scaled_bag_of_unit_length():
     path = NgramPath(10)
-    ratios, weights = torch.linspace(-2, 2, 10, dtype=torch.float64), torch.arange(10, dtype=torch.float64) / 10
+    ratios, weights = (
+        torch.linspace(-2, 2, 10, dtype=torch.float64),
+        torch.arange(10, dtype=torch.float64) / 10,
+    )
     path.set(ratios, weights)
     # three reviews: {1, 4}, {} and {2, 3, 9}
     with torch.no_grad():
         logits = path(torch.tensor([1, 4, 2, 3, 9]), torch.tensor([0, 2, 2, 5]))
-    for logit, bag in zip(logits.tolist(), ([1, 4], [], [2, 3, 9])):
+    for logit, bag in zip(logits.tolist(), ([1, 4], [], [2, 3, 9]), strict=True):
         scaled = ratios[bag] / ratios[bag].norm() if bag else ratios[bag]
         assert logit == pytest.approx(float((weights[bag] * scaled).sum()), abs=1e-6)
-    with torch.no_grad():  # a review of one n-gram, or of that n-gram many times over: the same logit
+    with (
+        torch.no_grad()
+    ):  # a review of one n-gram, or of that n-gram many times over: the same logit
         assert path(torch.tensor([4]), torch.tensor([0, 1])).item() == pytest.approx(
-            weights[4].item() * (1 if ratios[4] > 0 else -1), abs=1e-6)
+            weights[4].item() * (1 if ratios[4] > 0 else -1), abs=1e-6
+        )
 
 
 def test_the_classifier_is_its_combiner_over_the_paths_logits():
     torch.manual_seed(0)
     model = SentimentClassifier(VOCAB_SIZE, 10, config(dropout=0.0)).eval()
-    model.ngrams.set(torch.linspace(-1, 1, 10), torch.randn(10, generator=torch.Generator().manual_seed(1)))
+    model.ngrams.set(
+        torch.linspace(-1, 1, 10), torch.randn(10, generator=torch.Generator().manual_seed(1))
+    )
     with torch.no_grad():
         model.combine.weight.copy_(torch.tensor([[0.3, 1.7]]))
         model.combine.bias.fill_(-0.2)
@@ -84,7 +115,9 @@ def test_the_classifier_is_its_combiner_over_the_paths_logits():
         assert paths.shape == (2, 2)
         assert torch.allclose(paths[:, 0], model.recurrent(ids, lengths))
         assert torch.allclose(paths[:, 1], model.ngrams(bags, offsets))
-        assert torch.allclose(model(ids, lengths, bags, offsets), 0.3 * paths[:, 0] + 1.7 * paths[:, 1] - 0.2)
+        assert torch.allclose(
+            model(ids, lengths, bags, offsets), 0.3 * paths[:, 0] + 1.7 * paths[:, 1] - 0.2
+        )
 
 
 def test_without_ngrams_the_classifier_is_the_recurrent_path_through_its_combiner():
@@ -110,12 +143,18 @@ def test_the_logit_does_depend_on_the_real_tokens():
 
 
 def test_reverse_within_length_reverses_only_the_real_steps():
-    x = torch.tensor([
-        [1, 2, 3, 0, 0],
-        [4, 5, 6, 7, 8],
-        [9, 0, 0, 0, 0],
-        [10, 11, 0, 0, 0],
-    ]).unsqueeze(-1).repeat(1, 1, 2)
+    x = (
+        torch.tensor(
+            [
+                [1, 2, 3, 0, 0],
+                [4, 5, 6, 7, 8],
+                [9, 0, 0, 0, 0],
+                [10, 11, 0, 0, 0],
+            ]
+        )
+        .unsqueeze(-1)
+        .repeat(1, 1, 2)
+    )
     x[..., 1] *= 100
     lengths = torch.tensor([3, 5, 1, 2])
     result = reverse_within_length(x, lengths)
@@ -139,13 +178,23 @@ def test_reverse_within_length_leaves_padding_values_in_place():
     assert torch.equal(result[1, :2], x[1, :2].flip(0))
 
 
-@pytest.mark.parametrize("cell, bidirectional, pooling", [
-    ("rnn", False, "last"), ("gru", True, "max_mean"), ("lstm", True, "last"), ("lstm", False, "mean"),
-])
+@pytest.mark.parametrize(
+    "cell, bidirectional, pooling",
+    [
+        ("rnn", False, "last"),
+        ("gru", True, "max_mean"),
+        ("lstm", True, "last"),
+        ("lstm", False, "mean"),
+    ],
+)
 @pytest.mark.parametrize("batch, time", [(1, 1), (3, 4), (7, 12)])
-def test_an_untrained_model_returns_one_finite_logit_per_review(cell, bidirectional, pooling, batch, time):
+def test_an_untrained_model_returns_one_finite_logit_per_review(
+    cell, bidirectional, pooling, batch, time
+):
     model = build(cell=cell, bidirectional=bidirectional, pooling=pooling, num_layers=2)
-    ids = torch.randint(2, VOCAB_SIZE, (batch, time), generator=torch.Generator().manual_seed(batch))
+    ids = torch.randint(
+        2, VOCAB_SIZE, (batch, time), generator=torch.Generator().manual_seed(batch)
+    )
     lengths = torch.randint(1, time + 1, (batch,), generator=torch.Generator().manual_seed(time))
     lengths[0] = time
     ids[torch.arange(time).unsqueeze(0) >= lengths.unsqueeze(1)] = PAD_ID

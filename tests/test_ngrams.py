@@ -29,7 +29,9 @@ def test_each_review_counts_once_per_ngram_and_class():
     assert counts["i hate it"] == (0, 2) and counts["i hate"] == (0, 2)
     assert counts["i"] == (1, 2) and counts["it"] == (1, 2) and counts["love"] == (1, 0)
     assert counts["it i hate"] == (0, 1), "inside one review"
-    assert "it i love" not in counts and "it i" in counts and counts["it i"] == (0, 1), "never across two reviews"
+    assert "it i love" not in counts and "it i" in counts and counts["it i"] == (0, 1), (
+        "never across two reviews"
+    )
 
 
 def test_unknown_tokens_break_ngrams_and_order_limits_their_length():
@@ -46,7 +48,7 @@ def test_the_table_keeps_the_most_frequent_above_min_df_and_adding_in_chunks_cha
     whole, chunked = counter_for(*texts), counter_for(*texts)
     whole.add(tokens(*texts), labels)
     for start in range(0, 60, 13):
-        chunked.add(tokens(*texts[start:start + 13]), labels[start:start + 13])
+        chunked.add(tokens(*texts[start : start + 13]), labels[start : start + 13])
     table = whole.table(min_df=3, max_features=15)
     pd.testing.assert_frame_equal(table, chunked.table(min_df=3, max_features=15))
     reviews = table["positive"] + table["negative"]
@@ -64,7 +66,7 @@ def test_the_index_gives_each_table_ngram_its_row_as_id():
     index = ngrams.NgramIndex(table["ngram"])
     ids, offsets = index.encode(tokens(*table["ngram"]))
     for row, ngram in enumerate(table["ngram"]):
-        bag = ids[offsets[row]:offsets[row + 1]]
+        bag = ids[offsets[row] : offsets[row + 1]]
         assert row in bag, ngram  # a text made of one n-gram holds it (and its parts)
         assert all(len(table["ngram"][i].split()) <= len(ngram.split()) for i in bag)
 
@@ -79,11 +81,15 @@ def test_encoding_a_review_gives_its_distinct_ngrams_sorted():
 def test_log_count_ratios_follow_nbsvm():
     table = pd.DataFrame({"ngram": ["a", "b"], "positive": [3, 0], "negative": [1, 2]})
     p, q = np.array([4.0, 1.0]), np.array([2.0, 3.0])
-    np.testing.assert_allclose(ngrams.log_count_ratios(table), np.log((p / p.sum()) / (q / q.sum())))
+    np.testing.assert_allclose(
+        ngrams.log_count_ratios(table), np.log((p / p.sum()) / (q / q.sum()))
+    )
 
 
 def test_the_table_round_trips_through_its_file(tmp_path):
-    table = pd.DataFrame({"ngram": ["i hate", "\"", "it !"], "positive": [1, 2, 3], "negative": [4, 5, 6]})
+    table = pd.DataFrame(
+        {"ngram": ["i hate", '"', "it !"], "positive": [1, 2, 3], "negative": [4, 5, 6]}
+    )
     ngrams.write(table, tmp_path / "ngrams.tsv")
     pd.testing.assert_frame_equal(ngrams.read(tmp_path / "ngrams.tsv"), table)
 

@@ -25,8 +25,9 @@ NGRAMS = ["good", "bad", "not good"]
 
 def bundle(path: Path, change) -> Path:
     """A real bundle of a small classifier, then ``change``d as an older version would have written it."""
-    model = SentimentClassifier(len(VOCAB), len(NGRAMS), CONFIG.model.model_copy(update={"embed_dim": 4,
-                                                                                         "hidden_dim": 4}))
+    model = SentimentClassifier(
+        len(VOCAB), len(NGRAMS), CONFIG.model.model_copy(update={"embed_dim": 4, "hidden_dim": 4})
+    )
     torch_files.save_bundle(path, model, VOCAB, NGRAMS, CONFIG.encode)
     content = torch_files.load(path)
     change(content)
@@ -42,13 +43,19 @@ def refusal(call) -> str:
     return message
 
 
-@pytest.mark.parametrize("change, named", [
-    (lambda b: b["model"].update(attention=True), "unknown: attention"),
-    (lambda b: b["model"].pop("pooling"), "missing: pooling"),
-    (lambda b: b["state_dict"].pop("combine.bias"), "missing: combine.bias"),
-    (lambda b: b["state_dict"].update({"recurrent.gate": torch.zeros(1)}), "unknown: recurrent.gate"),
-    (lambda b: b["encode"].update(lowercase=True), "unknown: lowercase"),
-])
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        (lambda b: b["model"].update(attention=True), "unknown: attention"),
+        (lambda b: b["model"].pop("pooling"), "missing: pooling"),
+        (lambda b: b["state_dict"].pop("combine.bias"), "missing: combine.bias"),
+        (
+            lambda b: b["state_dict"].update({"recurrent.gate": torch.zeros(1)}),
+            "unknown: recurrent.gate",
+        ),
+        (lambda b: b["encode"].update(lowercase=True), "unknown: lowercase"),
+    ],
+)
 def test_a_bundle_of_another_layout_is_refused_naming_the_difference(tmp_path, change, named):
     path = bundle(tmp_path / "model.pt", change)
     message = refusal(lambda: Predictor.load(path))
@@ -57,15 +64,25 @@ def test_a_bundle_of_another_layout_is_refused_naming_the_difference(tmp_path, c
 
 def test_predict_given_an_old_bundle_says_so_in_one_line(tmp_path):
     path = bundle(tmp_path / "model.pt", lambda b: b["model"].update(attention=True))
-    result = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", str(path), "fine"], tmp_path,
-                 check=False)
-    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "unknown: attention" in result.stderr
+    result = run(
+        [sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", str(path), "fine"],
+        tmp_path,
+        check=False,
+    )
+    assert (
+        result.returncode == 2
+        and result.stderr.count("\n") == 1
+        and "unknown: attention" in result.stderr
+    )
 
 
 def checkpoint(path: Path, change) -> loop.Trainer:
     """A checkpoint a trainer wrote, then ``change``d; returns a fresh trainer to resume it."""
+
     def trainer() -> loop.Trainer:
-        model = SentimentClassifier(len(VOCAB), 0, CONFIG.model.model_copy(update={"embed_dim": 4, "hidden_dim": 4}))
+        model = SentimentClassifier(
+            len(VOCAB), 0, CONFIG.model.model_copy(update={"embed_dim": 4, "hidden_dim": 4})
+        )
         return loop.Trainer(model, CONFIG.train, 0, torch.device("cpu"))
 
     trainer().save(path, TrainState("fingerprint", "run"))
@@ -75,12 +92,15 @@ def checkpoint(path: Path, change) -> loop.Trainer:
     return trainer()
 
 
-@pytest.mark.parametrize("change, named", [
-    (lambda c: c.pop("ngram_prior"), "missing: ngram_prior"),
-    (lambda c: c.update(best_loss=0.5), "unknown: best_loss"),
-    (lambda c: c["model"].pop("recurrent.head.weight"), "missing: recurrent.head.weight"),
-    (lambda c: c["history"].append({"epoch": 1}), "missing: train_loss"),
-])
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        (lambda c: c.pop("ngram_prior"), "missing: ngram_prior"),
+        (lambda c: c.update(best_loss=0.5), "unknown: best_loss"),
+        (lambda c: c["model"].pop("recurrent.head.weight"), "missing: recurrent.head.weight"),
+        (lambda c: c["history"].append({"epoch": 1}), "missing: train_loss"),
+    ],
+)
 def test_a_checkpoint_of_another_layout_is_refused_naming_the_difference(tmp_path, change, named):
     path = tmp_path / "checkpoint.pt"
     trainer = checkpoint(path, change)

@@ -14,7 +14,13 @@ import yaml
 from conftest import dvc, generator, make_project, run, synthetic_review, update_params
 
 pytestmark = pytest.mark.slow
-KINDS = ["untracked file", "committed file", "dvc-added file", "absolute path outside", "aclImdb folder"]
+KINDS = [
+    "untracked file",
+    "committed file",
+    "dvc-added file",
+    "absolute path outside",
+    "aclImdb folder",
+]
 FAST = {"train": {"epochs": 1}}
 
 
@@ -26,7 +32,8 @@ def write_folder(root: Path, per_folder: int, seed: int) -> None:
             folder.mkdir(parents=True)
             for number in range(per_folder):
                 (folder / f"{number}_{8 if polarity == 'pos' else 2}.txt").write_text(
-                    synthetic_review(rng, polarity == "pos"), encoding="utf-8")
+                    synthetic_review(rng, polarity == "pos"), encoding="utf-8"
+                )
 
 
 def make_source(kind: str, repo: Path, name: str, reviews: int, seed: int) -> tuple[str, int]:
@@ -57,7 +64,9 @@ def digest(repo: Path, source: str) -> str:
     assert files, f"{path} is gone"
     total = hashlib.sha256()
     for file in files:
-        total.update(str(file.relative_to(path.parent)).encode() + hashlib.sha256(file.read_bytes()).digest())
+        total.update(
+            str(file.relative_to(path.parent)).encode() + hashlib.sha256(file.read_bytes()).digest()
+        )
     return total.hexdigest()
 
 
@@ -74,7 +83,10 @@ def trained_on(repo: Path, reviews: int) -> str:
 
 
 def ingest_deps(repo: Path) -> list[str]:
-    return [dep["path"] for dep in yaml.safe_load((repo / "dvc.lock").read_text())["stages"]["ingest"]["deps"]]
+    return [
+        dep["path"]
+        for dep in yaml.safe_load((repo / "dvc.lock").read_text())["stages"]["ingest"]["deps"]
+    ]
 
 
 def test_own_data_of_every_kind_is_an_input_dvc_hashes_and_is_never_written(tmp_path):
@@ -83,8 +95,10 @@ def test_own_data_of_every_kind_is_an_input_dvc_hashes_and_is_never_written(tmp_
     only changes what ingest reads, so `dvc exp run` of ingest alone then goes back to the
     untracked file (the kind DVC once deleted) and shows DVC hashing the other kinds in place."""
     repo = make_project(tmp_path, FAST, tarball=False)
-    made = {kind: make_source(kind, repo, kind.replace(" ", "-"), 48 + 4 * n, seed=n)
-            for n, kind in enumerate(KINDS)}
+    made = {
+        kind: make_source(kind, repo, kind.replace(" ", "-"), 48 + 4 * n, seed=n)
+        for n, kind in enumerate(KINDS)
+    }
     digests = {source: digest(repo, source) for source, _ in made.values()}
 
     first, first_reviews = made["untracked file"]
@@ -101,5 +115,6 @@ def test_own_data_of_every_kind_is_an_input_dvc_hashes_and_is_never_written(tmp_
         assert reviews_read(repo) == reviews, kind
         assert source in ingest_deps(repo), kind
     assert {source: digest(repo, source) for source in digests} == digests
-    assert not (repo / "data/raw/imdb").exists() or not any((repo / "data/raw/imdb").iterdir()), \
+    assert not (repo / "data/raw/imdb").exists() or not any((repo / "data/raw/imdb").iterdir()), (
         "no download for a user's own source"
+    )

@@ -23,7 +23,9 @@ def raw() -> dict:
 def test_repo_params_yaml_loads(raw):
     loaded = params.load(PARAMS_YAML)
     assert isinstance(loaded, params.Params)
-    assert isinstance(loaded.model, params.ModelParams) and isinstance(loaded.train, params.TrainParams)
+    assert isinstance(loaded.model, params.ModelParams) and isinstance(
+        loaded.train, params.TrainParams
+    )
     assert loaded.seed == raw["seed"]
     assert loaded.model.cell == raw["model"]["cell"]
     assert loaded.train.lr == pytest.approx(raw["train"]["lr"])
@@ -84,7 +86,9 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("name, mutate", BAD, ids=[f"{i}-{name}" for i, (name, _) in enumerate(BAD)])
+@pytest.mark.parametrize(
+    "name, mutate", BAD, ids=[f"{i}-{name}" for i, (name, _) in enumerate(BAD)]
+)
 def test_a_bad_value_raises_naming_the_parameter(raw, name, mutate):
     changed = copy.deepcopy(raw)
     mutate(changed)
@@ -136,8 +140,12 @@ def _numeric_cases() -> list[tuple[str, object, float | None]]:
     crossed), and a string (no limit)."""
     cases = []
     for section_name, section in params.Params.model_fields.items():
-        is_section = isinstance(section.annotation, type) and issubclass(section.annotation, BaseModel)
-        fields = section.annotation.model_fields.items() if is_section else [(section_name, section)]
+        is_section = isinstance(section.annotation, type) and issubclass(
+            section.annotation, BaseModel
+        )
+        fields = (
+            section.annotation.model_fields.items() if is_section else [(section_name, section)]
+        )
         for key, spec in fields:
             if spec.annotation not in (int, float):
                 continue
@@ -166,8 +174,12 @@ def _numbers(text: str) -> list[float]:
     return [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?", text)]
 
 
-@pytest.mark.parametrize("name, value, limit", NUMERIC_CASES, ids=[f"{n}={v!r}" for n, v, _ in NUMERIC_CASES])
-def test_every_numeric_parameter_out_of_range_or_mistyped_is_refused_naming_it_and_its_limit(raw, name, value, limit):
+@pytest.mark.parametrize(
+    "name, value, limit", NUMERIC_CASES, ids=[f"{n}={v!r}" for n, v, _ in NUMERIC_CASES]
+)
+def test_every_numeric_parameter_out_of_range_or_mistyped_is_refused_naming_it_and_its_limit(
+    raw, name, value, limit
+):
     changed = copy.deepcopy(raw)
     if "." in name:
         section, key = name.split(".")

@@ -24,8 +24,9 @@ def predictor(ngram_features: int) -> Predictor:
     torch.manual_seed(0)
     vocab = pd.Index(["<pad>", "<unk>", "a", "good", "bad", "film", "not"])
     ngrams = ["good", "bad", "not good", "not bad", "film"][:ngram_features]
-    model = SentimentClassifier(len(vocab), len(ngrams), CONFIG.model.model_copy(update={"embed_dim": 4,
-                                                                                         "hidden_dim": 4}))
+    model = SentimentClassifier(
+        len(vocab), len(ngrams), CONFIG.model.model_copy(update={"embed_dim": 4, "hidden_dim": 4})
+    )
     if model.ngrams is not None:
         model.ngrams.set(torch.linspace(-1, 1, len(ngrams)), torch.linspace(2, -2, len(ngrams)))
     with torch.no_grad():
@@ -39,19 +40,31 @@ def test_each_path_is_scored_in_the_same_pass_that_gives_the_models_probabilitie
     split = scorer.encode_texts(TEXTS)
     scores = scorer.score_paths(split)
     assert scores.path_logits.shape == (len(TEXTS), 1 + bool(ngram_features))
-    assert np.array_equal(scores.probabilities, scorer.predict_encoded(split)), "the stage's numbers unchanged"
-    weights, bias = scorer.model.combine.weight.detach().double().numpy()[0], float(scorer.model.combine.bias.detach())
+    assert np.array_equal(scores.probabilities, scorer.predict_encoded(split)), (
+        "the stage's numbers unchanged"
+    )
+    weights, bias = (
+        scorer.model.combine.weight.detach().double().numpy()[0],
+        float(scorer.model.combine.bias.detach()),
+    )
     assert np.allclose(scores.path_logits @ weights + bias, scores.logits, atol=1e-6)
     with torch.inference_mode():
-        alone = scorer.model.recurrent(torch.from_numpy(np.asarray(split.ids, dtype=np.int64)),
-                                       torch.from_numpy(np.asarray(split.lengths, dtype=np.int64)))
-    assert np.allclose(scores.path_logits[:, 0], alone.double().numpy(), atol=1e-6), "column 0 is the recurrent path"
+        alone = scorer.model.recurrent(
+            torch.from_numpy(np.asarray(split.ids, dtype=np.int64)),
+            torch.from_numpy(np.asarray(split.lengths, dtype=np.int64)),
+        )
+    assert np.allclose(scores.path_logits[:, 0], alone.double().numpy(), atol=1e-6), (
+        "column 0 is the recurrent path"
+    )
 
 
 def test_path_accuracies_name_only_the_paths_present():
     labels = np.array([1, 0, 1, 0])
     both = np.array([[2.0, -1.0], [-1.0, -3.0], [0.5, 1.0], [1.0, 2.0]])
-    assert path_accuracies(labels, both, PATHS) == {"recurrent_accuracy": 0.75, "ngram_accuracy": 0.5}
+    assert path_accuracies(labels, both, PATHS) == {
+        "recurrent_accuracy": 0.75,
+        "ngram_accuracy": 0.5,
+    }
     assert path_accuracies(labels, both[:, :1], PATHS) == {"recurrent_accuracy": 0.75}
 
 
@@ -72,6 +85,8 @@ def test_metrics_json_and_mlflow_hold_each_paths_accuracy_and_no_ngram_one_when_
     alone = json.loads((repo / "metrics.json").read_text())
     assert "recurrent_accuracy" in alone and "ngram_accuracy" not in alone
     mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
-    run = MlflowClient().get_run(json.loads((repo / "models/mlflow_run.json").read_text())["run_id"])
+    run = MlflowClient().get_run(
+        json.loads((repo / "models/mlflow_run.json").read_text())["run_id"]
+    )
     assert run.data.metrics["test/recurrent_accuracy"] == alone["recurrent_accuracy"]
     assert "test/ngram_accuracy" not in run.data.metrics

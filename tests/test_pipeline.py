@@ -21,12 +21,22 @@ def ran_stages(output: str) -> list[str]:
 
 def test_repro_writes_metrics(trained_project):
     metrics = json.loads((trained_project / "metrics.json").read_text())
-    assert set(metrics) == {"accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "loss"}
+    assert set(metrics) == {
+        "accuracy",
+        "balanced_accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "roc_auc",
+        "loss",
+    }
     assert metrics["accuracy"] > 0.8, "the synthetic reviews carry clear cue words"
     for name in ("confusion.csv", "roc.csv", "precision_recall.csv", "history.csv"):
         assert (trained_project / "reports/plots" / name).stat().st_size > 0
     assert (trained_project / "reports/misclassified.csv").exists()
-    assert not (trained_project / "models/checkpoint.pt").exists(), "resume state is removed after success"
+    assert not (trained_project / "models/checkpoint.pt").exists(), (
+        "resume state is removed after success"
+    )
 
 
 def test_the_epoch_kept_is_the_first_with_the_best_validation_roc_auc(trained_project):
@@ -52,43 +62,78 @@ def test_mlflow_run_holds_train_and_evaluate(trained_project):
     assert run_.data.params["model.cell"] == "gru"
     assert run_.data.params["train.epochs"] == "3"
     assert "mlflow.source.git.commit" in run_.data.tags
-    reviews_md5 = hashlib.md5((trained_project / "data/interim/reviews.parquet").read_bytes()).hexdigest()
-    assert run_.data.tags["data.fingerprint"] == run_.data.tags["input.md5.data/interim/reviews.parquet"] == reviews_md5
+    reviews_md5 = hashlib.md5(
+        (trained_project / "data/interim/reviews.parquet").read_bytes()
+    ).hexdigest()
+    assert (
+        run_.data.tags["data.fingerprint"]
+        == run_.data.tags["input.md5.data/interim/reviews.parquet"]
+        == reviews_md5
+    )
     assert [d.dataset.digest for d in run_.inputs.dataset_inputs] == [reviews_md5]
     history = client.get_metric_history(info["run_id"], "val/accuracy")
     assert [m.step for m in history] == list(range(1, len(history) + 1)) and len(history) >= 1
     test_accuracy = run_.data.metrics["test/accuracy"]
-    assert test_accuracy == pytest.approx(json.loads((trained_project / "metrics.json").read_text())["accuracy"])
+    assert test_accuracy == pytest.approx(
+        json.loads((trained_project / "metrics.json").read_text())["accuracy"]
+    )
     artifacts = {a.path for a in client.list_artifacts(info["run_id"], "plots")}
-    assert {"plots/confusion_matrix.png", "plots/roc_curve.png", "plots/training_curves.png"} <= artifacts
+    assert {
+        "plots/confusion_matrix.png",
+        "plots/roc_curve.png",
+        "plots/training_curves.png",
+    } <= artifacts
 
-    assert run_.data.tags["input.md5.data/vocab/vocab.tsv"] in (trained_project / "dvc.lock").read_text()
+    assert (
+        run_.data.tags["input.md5.data/vocab/vocab.tsv"]
+        in (trained_project / "dvc.lock").read_text()
+    )
     inputs = mlflow.artifacts.load_dict(f"runs:/{info['run_id']}/inputs/train.json")
-    assert inputs["data/encoded/train_ids.npy"] == hashlib.md5(
-        (trained_project / "data/encoded/train_ids.npy").read_bytes()).hexdigest()
-    assert not any(tag.startswith("input.md5.data/encoded/") for tag in run_.data.tags), "folders' files are not tags"
+    assert (
+        inputs["data/encoded/train_ids.npy"]
+        == hashlib.md5((trained_project / "data/encoded/train_ids.npy").read_bytes()).hexdigest()
+    )
+    assert not any(tag.startswith("input.md5.data/encoded/") for tag in run_.data.tags), (
+        "folders' files are not tags"
+    )
 
     model = mlflow.pyfunc.load_model(info["model_uri"])
     import pandas as pd
 
-    predictions = model.predict(pd.DataFrame({"text": ["A wonderful, superb film!", "Awful and boring, the worst."]}))
+    predictions = model.predict(
+        pd.DataFrame({"text": ["A wonderful, superb film!", "Awful and boring, the worst."]})
+    )
     assert list(predictions["label"]) == ["positive", "negative"]
     assert predictions["probability"].between(0, 1).all()
 
 
 def test_predict_command(trained_project, tmp_path):
-    result = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "This is great, wonderful!", "I hate it, awful"],
-                 cwd=trained_project)
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "rnn_sentiment.serving.predict",
+            "This is great, wonderful!",
+            "I hate it, awful",
+        ],
+        cwd=trained_project,
+    )
     labels = [line.split("\t")[0] for line in result.stdout.splitlines()]
     assert labels == ["positive", "negative"]
     assert "reviews/s" in result.stderr
-    piped = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--format", "jsonl"], cwd=trained_project,
-                stdin="Superb and brilliant.\nDreadful, a waste.\n")
+    piped = run(
+        [sys.executable, "-m", "rnn_sentiment.serving.predict", "--format", "jsonl"],
+        cwd=trained_project,
+        stdin="Superb and brilliant.\nDreadful, a waste.\n",
+    )
     rows = [json.loads(line) for line in piped.stdout.splitlines()]
     assert [r["label"] for r in rows] == ["positive", "negative"]
     reviews = tmp_path / "reviews.txt"
     reviews.write_text("Loved it, excellent!\n")
-    from_file = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--file", str(reviews)], cwd=trained_project)
+    from_file = run(
+        [sys.executable, "-m", "rnn_sentiment.serving.predict", "--file", str(reviews)],
+        cwd=trained_project,
+    )
     assert from_file.stdout.startswith("positive\t")
 
 
@@ -100,11 +145,14 @@ def test_second_repro_is_a_noop(trained_copy):
     assert "up to date" in dvc("status", cwd=trained_copy).stdout
 
 
-@pytest.mark.parametrize("module, stale", [
-    ("serving/predict.py", []),
-    ("text/tokenizer.py", ["prepare_vocab", "encode", "train", "evaluate"]),
-    ("tracking/served_model.py", ["train", "evaluate"]),
-])
+@pytest.mark.parametrize(
+    "module, stale",
+    [
+        ("serving/predict.py", []),
+        ("text/tokenizer.py", ["prepare_vocab", "encode", "train", "evaluate"]),
+        ("tracking/served_model.py", ["train", "evaluate"]),
+    ],
+)
 def test_a_code_change_makes_stale_exactly_the_stages_that_run_it(trained_copy, module, stale):
     path = trained_copy / "src/rnn_sentiment" / module
     original = path.read_text()
@@ -115,7 +163,9 @@ def test_a_code_change_makes_stale_exactly_the_stages_that_run_it(trained_copy, 
     assert json.loads(dvc("status", "--json", cwd=trained_copy).stdout) == {}
 
 
-def test_param_changes_rerun_the_stages_that_read_them_and_the_champion_is_the_best_version(trained_copy):
+def test_param_changes_rerun_the_stages_that_read_them_and_the_champion_is_the_best_version(
+    trained_copy,
+):
     """Two reruns, each a model version in the copy's own registry."""
     import mlflow
     from mlflow import MlflowClient
@@ -123,7 +173,12 @@ def test_param_changes_rerun_the_stages_that_read_them_and_the_champion_is_the_b
     update_params(trained_copy, {"train": {"lr": 0.02}})
     assert ran_stages(dvc("repro", cwd=trained_copy).stdout) == ["train", "evaluate"]
     update_params(trained_copy, {"vocab": {"max_size": 20}})  # a vocabulary that really changes
-    assert ran_stages(dvc("repro", cwd=trained_copy).stdout) == ["prepare_vocab", "encode", "train", "evaluate"]
+    assert ran_stages(dvc("repro", cwd=trained_copy).stdout) == [
+        "prepare_vocab",
+        "encode",
+        "train",
+        "evaluate",
+    ]
 
     mlflow.set_tracking_uri(f"sqlite:///{trained_copy / 'mlflow.db'}")
     client = MlflowClient()
@@ -134,10 +189,22 @@ def test_param_changes_rerun_the_stages_that_read_them_and_the_champion_is_the_b
     assert roc_auc[champion] == max(roc_auc.values())
     for v in versions:
         tags = client.get_run(v.run_id).data.tags
-        assert tags["registry.promoted"] in ("true", "false") and "@champion" in tags["registry.decision"]
+        assert (
+            tags["registry.promoted"] in ("true", "false")
+            and "@champion" in tags["registry.decision"]
+        )
 
-    result = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", "models:/imdb-rnn@champion",
-                  "Superb, wonderful!"], cwd=trained_copy)
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "rnn_sentiment.serving.predict",
+            "--model",
+            "models:/imdb-rnn@champion",
+            "Superb, wonderful!",
+        ],
+        cwd=trained_copy,
+    )
     assert result.stdout.startswith("positive\t")
 
 
@@ -156,8 +223,10 @@ def test_pyfunc_model_takes_hostile_text(pyfunc_model):
     from hypothesis import strategies as st
     from mlflow.exceptions import MlflowException
 
-    text = st.one_of(st.text(alphabet=st.characters(codec=None), max_size=200),
-                     st.sampled_from(["", "\x00\x1b", "\ud800", "great " * 100_000]))
+    text = st.one_of(
+        st.text(alphabet=st.characters(codec=None), max_size=200),
+        st.sampled_from(["", "\x00\x1b", "\ud800", "great " * 100_000]),
+    )
 
     @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.lists(text, min_size=1, max_size=5))
@@ -181,19 +250,29 @@ def test_the_served_model_scores_the_text_column_and_refuses_what_is_not_text(py
 
     texts = ["Awful and boring, the worst.", "A superb, wonderful film!"]
     alone = pyfunc_model.predict(texts)["probability"].tolist()
-    with_id = pyfunc_model.predict(pd.DataFrame({"id": ["r-1", "r-2"], "text": texts}))["probability"].tolist()
+    with_id = pyfunc_model.predict(pd.DataFrame({"id": ["r-1", "r-2"], "text": texts}))[
+        "probability"
+    ].tolist()
     assert with_id == pytest.approx(alone)
-    assert pyfunc_model.predict(["r-1", "r-2"])["probability"].tolist() != pytest.approx(alone), "not the ids"
+    assert pyfunc_model.predict(["r-1", "r-2"])["probability"].tolist() != pytest.approx(alone), (
+        "not the ids"
+    )
     one_column = pyfunc_model.predict(pd.DataFrame({"review": texts}))["probability"].tolist()
     assert one_column == pytest.approx(alone)
-    for bad, named in [(pd.DataFrame({"id": ["r-7"], "body": ["awful"]}), "['id', 'body']"),
-                       ([1, 2.5], "item 0"), (["fine", None], "item 1"), ([["nested"]], "item 0")]:
+    for bad, named in [
+        (pd.DataFrame({"id": ["r-7"], "body": ["awful"]}), "['id', 'body']"),
+        ([1, 2.5], "item 0"),
+        (["fine", None], "item 1"),
+        ([["nested"]], "item 0"),
+    ]:
         with pytest.raises(MlflowException, match=re.escape(named)) as caught:
             pyfunc_model.predict(bad)
         assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
 
 
-def test_network_is_logged_with_mlflow_pytorch_as_pt2_with_the_vocabulary_beside_it(trained_project):
+def test_network_is_logged_with_mlflow_pytorch_as_pt2_with_the_vocabulary_beside_it(
+    trained_project,
+):
     import mlflow
     import mlflow.pytorch
     import torch
@@ -206,8 +285,15 @@ def test_network_is_logged_with_mlflow_pytorch_as_pt2_with_the_vocabulary_beside
     local = mlflow.artifacts.download_artifacts(info["network_uri"])
     meta = Model.load(local)
     assert "pytorch" in meta.flavors
-    assert list(Path(local).rglob("model.pt2")) and not list(Path(local).rglob("model.pth")), "pt2, not pickle"
-    assert [spec.name for spec in meta.signature.inputs.inputs] == ["ids", "lengths", "ngram_ids", "ngram_offsets"]
+    assert list(Path(local).rglob("model.pt2")) and not list(Path(local).rglob("model.pth")), (
+        "pt2, not pickle"
+    )
+    assert [spec.name for spec in meta.signature.inputs.inputs] == [
+        "ids",
+        "lengths",
+        "ngram_ids",
+        "ngram_offsets",
+    ]
     example = json.loads(next(Path(local).rglob("input_example.json")).read_text())
     for table in ("vocab.tsv", "ngrams.tsv"):
         shipped = next(Path(local).rglob(table))
@@ -215,19 +301,28 @@ def test_network_is_logged_with_mlflow_pytorch_as_pt2_with_the_vocabulary_beside
 
     network = mlflow.pytorch.load_model(info["network_uri"])
     predictor = Predictor.load(trained_project / "models/model.pt")
-    encoded = predictor.encode_texts(["A wonderful, superb film!", "Awful and boring.", "ok", "a b c d e f"])
-    inputs = [torch.from_numpy(np.asarray(getattr(encoded, part), dtype=np.int64))
-              for part in ("ids", "lengths", "ngram_ids", "ngram_offsets")]
+    encoded = predictor.encode_texts(
+        ["A wonderful, superb film!", "Awful and boring.", "ok", "a b c d e f"]
+    )
+    inputs = [
+        torch.from_numpy(np.asarray(getattr(encoded, part), dtype=np.int64))
+        for part in ("ids", "lengths", "ngram_ids", "ngram_offsets")
+    ]
     with torch.no_grad():
         assert torch.allclose(network(*inputs), predictor.model(*inputs), atol=1e-5)
-        example_inputs = [torch.tensor(example[part]) for part in ("ids", "lengths", "ngram_ids", "ngram_offsets")]
+        example_inputs = [
+            torch.tensor(example[part]) for part in ("ids", "lengths", "ngram_ids", "ngram_offsets")
+        ]
         assert network(*example_inputs).shape == (2,)
 
 
 @pytest.mark.parametrize("uri", ["models:/imdb-rnn@nope", "models:/no-such-model@champion"])
 def test_predict_with_an_unknown_name_or_alias_lists_what_exists(trained_project, uri):
-    result = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", uri, "fine"], cwd=trained_project,
-                 check=False)
+    result = run(
+        [sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", uri, "fine"],
+        cwd=trained_project,
+        check=False,
+    )
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1, result.stderr
     assert uri in lines[0] and "registered: imdb-rnn (aliases: champion)" in lines[0]

@@ -9,7 +9,12 @@ from rnn_sentiment.core import params
 
 
 def parameter_table() -> str:
-    return PROJECT.joinpath("README.md").read_text().split("## Parameters (`params.yaml`)")[1].split("\n## ")[0]
+    return (
+        PROJECT.joinpath("README.md")
+        .read_text()
+        .split("## Parameters (`params.yaml`)")[1]
+        .split("\n## ")[0]
+    )
 
 
 def params_yaml() -> dict:
@@ -24,8 +29,12 @@ def documented_defaults() -> dict[str, str]:
         if len(cells) < 3 or not cells[0].startswith("`"):
             continue
         names = re.findall(r"`([^`]+)`", cells[0])
-        values = [value.strip() for value in re.findall(r"`[^`]*`|[^,`]+", cells[1]) if value.strip()]
-        for name, value in zip(names, values * len(names) if len(values) == 1 else values, strict=True):
+        values = [
+            value.strip() for value in re.findall(r"`[^`]*`|[^,`]+", cells[1]) if value.strip()
+        ]
+        for name, value in zip(
+            names, values * len(names) if len(values) == 1 else values, strict=True
+        ):
             if value.startswith("`") or re.fullmatch(r"[-\d.e]+|true|false", value):
                 defaults[name] = value.strip("`")
     return defaults
@@ -35,8 +44,11 @@ def test_the_parameter_table_gives_the_defaults_that_params_yaml_sets():
     actual = params_yaml()
     documented = documented_defaults()
     assert len(documented) >= 25
-    wrong = [f"{name}: README {value}, params.yaml {actual.get(name)!r}" for name, value in documented.items()
-             if name not in actual or yaml.safe_load(value) != actual[name]]
+    wrong = [
+        f"{name}: README {value}, params.yaml {actual.get(name)!r}"
+        for name, value in documented.items()
+        if name not in actual or yaml.safe_load(value) != actual[name]
+    ]
     assert not wrong, wrong
 
 
@@ -50,15 +62,26 @@ README = PROJECT.joinpath("README.md").read_text()
 
 def test_the_readme_is_an_entry_point_not_a_lab_notebook():
     assert len(README) <= 12_000
-    builders_only = ["../shared", "company", "sandbox", "CI-class", "seed notebook", "30-minute target",
-                     "previous default", "discarded", "{"]
+    builders_only = [
+        "../shared",
+        "company",
+        "sandbox",
+        "CI-class",
+        "seed notebook",
+        "30-minute target",
+        "previous default",
+        "discarded",
+        "{",
+    ]
     assert [phrase for phrase in builders_only if phrase in README] == []
 
 
 def test_every_link_into_the_repository_resolves():
     targets = re.findall(r"\]\(((?:docs|benchmarks|tools|tests|stages)/[^)#\s]+)", README)
     for doc in PROJECT.glob("docs/*.md"):
-        targets += [str((doc.parent / link).relative_to(PROJECT)) for link in
-                    re.findall(r"\]\(([^)#\s:]+)\)", doc.read_text())]
+        targets += [
+            str((doc.parent / link).relative_to(PROJECT))
+            for link in re.findall(r"\]\(([^)#\s:]+)\)", doc.read_text())
+        ]
     assert len(targets) >= 8
     assert [target for target in targets if not (PROJECT / target).exists()] == []

@@ -32,14 +32,22 @@ with (atomic_path if kind == "file" else atomic_dir)(target) as tmp:
 
 
 def writer(target: Path, kind: str, content: str, hang: bool) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", WRITER, str(target), kind, content, "hang" if hang else "done"],
-                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(target), kind, content, "hang" if hang else "done"],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 @pytest.mark.parametrize("kind", ["file", "dir"])
 def test_sigkill_in_the_middle_of_a_write_leaves_the_old_artifact(tmp_path, kind):
     target = tmp_path / ("model.pt" if kind == "file" else "encoded")
-    read = (lambda: target.read_text()) if kind == "file" else (lambda: (target / "part.bin").read_text())
+    read = (
+        (lambda: target.read_text())
+        if kind == "file"
+        else (lambda: (target / "part.bin").read_text())
+    )
     first = writer(target, kind, "old artifact " * 1000, hang=False)
     assert first.wait(timeout=60) == 0
     old = read()
@@ -63,12 +71,22 @@ def kill_after_first_epoch(repo: Path) -> int:
     from rnn_sentiment.model.torch_files import load
 
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    process = subprocess.Popen([sys.executable, "-m", "dvc", "repro"], cwd=repo, env=env, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dvc", "repro"],
+        cwd=repo,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     checkpoint = repo / "models/checkpoint.pt"
     deadline = time.monotonic() + 300
-    while not (checkpoint.exists() and load(checkpoint)["history"]):  # written at the start, then per epoch
-        assert process.poll() is None and time.monotonic() < deadline, "repro ended before any epoch"
+    while not (
+        checkpoint.exists() and load(checkpoint)["history"]
+    ):  # written at the start, then per epoch
+        assert process.poll() is None and time.monotonic() < deadline, (
+            "repro ended before any epoch"
+        )
         time.sleep(0.005)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
@@ -91,11 +109,14 @@ def test_killed_training_resumes_and_ends_with_the_uninterrupted_metrics(tmp_pat
     result = dvc("repro", cwd=killed)
     assert f"resuming from models/checkpoint.pt after epoch {finished}" in result.stderr
     assert (killed / "metrics.json").read_bytes() == (clean / "metrics.json").read_bytes()
-    history = [(tmp / "reports/plots/history.csv").read_text().splitlines() for tmp in (clean, killed)]
+    history = [
+        (tmp / "reports/plots/history.csv").read_text().splitlines() for tmp in (clean, killed)
+    ]
     columns = history[0][0].split(",")
     keep = [i for i, c in enumerate(columns) if c not in ("seconds", "tokens_per_second")]
-    assert [[row.split(",")[i] for i in keep] for row in history[0]] == \
-           [[row.split(",")[i] for i in keep] for row in history[1]], "same per-epoch losses and accuracies"
+    assert [[row.split(",")[i] for i in keep] for row in history[0]] == [
+        [row.split(",")[i] for i in keep] for row in history[1]
+    ], "same per-epoch losses and accuracies"
     assert "up to date" in dvc("status", cwd=killed).stdout
 
 
@@ -105,5 +126,7 @@ def test_two_clean_runs_give_byte_identical_metrics_and_model(trained_project, t
     dvc("repro", cwd=again)
     baseline = (trained_project / "metrics.json").read_bytes()
     assert (again / "metrics.json").read_bytes() == baseline
-    assert (again / "models/model.pt").read_bytes() == (trained_project / "models/model.pt").read_bytes()
+    assert (again / "models/model.pt").read_bytes() == (
+        trained_project / "models/model.pt"
+    ).read_bytes()
     assert json.loads(baseline)["accuracy"] > 0.5

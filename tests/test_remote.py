@@ -21,7 +21,10 @@ def test_push_clone_pull_then_repro_reruns_nothing(trained_copy, tmp_path):
 
     clone = tmp_path / "clone"
     run(["git", "clone", "-q", str(repo), str(clone)], tmp_path)
-    assert not (clone / "models/model.pt").exists() and not (clone / "data/raw/imdb/aclImdb_v1.tar.gz").exists()
+    assert (
+        not (clone / "models/model.pt").exists()
+        and not (clone / "data/raw/imdb/aclImdb_v1.tar.gz").exists()
+    )
     dvc("pull", cwd=clone)
     assert (clone / "models/model.pt").read_bytes() == (repo / "models/model.pt").read_bytes()
     assert (clone / "data/encoded/train_ids.npy").exists()
@@ -30,7 +33,9 @@ def test_push_clone_pull_then_repro_reruns_nothing(trained_copy, tmp_path):
     assert json.loads(status.stdout) == {}
     repro = dvc("repro", cwd=clone)
     assert "Running stage" not in repro.stdout
-    predicted = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "Wonderful, superb!"], clone)
+    predicted = run(
+        [sys.executable, "-m", "rnn_sentiment.serving.predict", "Wonderful, superb!"], clone
+    )
     assert predicted.stdout.startswith("positive")
 
 

@@ -34,12 +34,20 @@ def changed(config: params.Params, section: str, **values) -> params.Params:
 def test_a_checkpoint_fingerprint_follows_what_training_depends_on_and_nothing_else(inputs):
     config = params.load(PARAMS_YAML)
     base = training_fingerprint(config, inputs)
-    assert training_fingerprint(config, list(reversed(inputs))) == base, "the order inputs are listed in"
-    for other in (changed(config, "train", lr=config.train.lr * 2), changed(config, "model", hidden_dim=7),
-                  config.model_copy(update={"seed": config.seed + 1})):
+    assert training_fingerprint(config, list(reversed(inputs))) == base, (
+        "the order inputs are listed in"
+    )
+    for other in (
+        changed(config, "train", lr=config.train.lr * 2),
+        changed(config, "model", hidden_dim=7),
+        config.model_copy(update={"seed": config.seed + 1}),
+    ):
         assert training_fingerprint(other, inputs) != base
-    for same in (changed(config, "train", device="cpu" if config.train.device != "cpu" else "auto"),
-                 changed(config, "data", max_test=123), changed(config, "mlflow", experiment="elsewhere")):
+    for same in (
+        changed(config, "train", device="cpu" if config.train.device != "cpu" else "auto"),
+        changed(config, "data", max_test=123),
+        changed(config, "mlflow", experiment="elsewhere"),
+    ):
         assert training_fingerprint(same, inputs) == base
     inputs[1].write_bytes(b"other arrays")
     assert training_fingerprint(config, inputs) != base
@@ -58,8 +66,12 @@ def test_the_world_is_one_process_unless_torchrun_says_otherwise(monkeypatch):
     world = distributed.world_from_env()
     assert (world.rank, world.size, world.local_rank, world.local_size) == (3, 4, 1, 2)
     assert world.distributed and not world.is_main
-    assert distributed.device_for(world, torch.device("cpu")) == torch.device("cpu"), "CPU ranks share the CPU"
-    assert distributed.all_sum(alone, torch.tensor([2.0])).item() == 2.0, "no process group for one process"
+    assert distributed.device_for(world, torch.device("cpu")) == torch.device("cpu"), (
+        "CPU ranks share the CPU"
+    )
+    assert distributed.all_sum(alone, torch.tensor([2.0])).item() == 2.0, (
+        "no process group for one process"
+    )
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the machine without CUDA")
@@ -86,12 +98,23 @@ def test_run_info_that_is_missing_or_not_run_info_is_one_line(tmp_path):
         with pytest.raises(PipelineError, match="not a run-info file"):
             store.read_run_info(info)
     store.write_run_info(info, "r1", "e1", "models:/m/1", "models:/n/1")
-    assert store.read_run_info(info) == {"run_id": "r1", "experiment_id": "e1", "model_uri": "models:/m/1"}
+    assert store.read_run_info(info) == {
+        "run_id": "r1",
+        "experiment_id": "e1",
+        "model_uri": "models:/m/1",
+    }
 
 
 def test_the_training_curves_figure_is_a_png(tmp_path):
-    history = pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [0.7, 0.5, 0.4], "val_loss": [0.6, 0.5, 0.45],
-                            "train_accuracy": [0.6, 0.75, 0.8], "val_accuracy": [0.62, 0.7, 0.74],
-                            "val_roc_auc": [0.7, 0.8, 0.82]})
+    history = pd.DataFrame(
+        {
+            "epoch": [1, 2, 3],
+            "train_loss": [0.7, 0.5, 0.4],
+            "val_loss": [0.6, 0.5, 0.45],
+            "train_accuracy": [0.6, 0.75, 0.8],
+            "val_accuracy": [0.62, 0.7, 0.74],
+            "val_roc_auc": [0.7, 0.8, 0.82],
+        }
+    )
     path = figures.history(history, tmp_path / "curves.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5_000

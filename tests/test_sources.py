@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from helpers import read_source
+
 from rnn_sentiment.core import params
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.data import reviews, sources, splits
@@ -19,8 +19,9 @@ PARAMS_YAML = Path(__file__).resolve().parents[1] / "params.yaml"
 
 @pytest.fixture(scope="module")
 def data() -> params.DataParams:
-    return params.load(PARAMS_YAML).data.model_copy(update=dict(text_column="text", label_column="label",
-                                                                split_column="split"))
+    return params.load(PARAMS_YAML).data.model_copy(
+        update=dict(text_column="text", label_column="label", split_column="split")
+    )
 
 
 def write(path: Path, content: str | bytes) -> Path:
@@ -32,7 +33,9 @@ def write(path: Path, content: str | bytes) -> Path:
 
 
 def test_csv_with_text_and_label_columns(tmp_path, data):
-    path = write(tmp_path / "reviews.csv", 'text,label\nLoved it,pos\n"Bad, really bad",neg\nMeh but ok,1\n')
+    path = write(
+        tmp_path / "reviews.csv", 'text,label\nLoved it,pos\n"Bad, really bad",neg\nMeh but ok,1\n'
+    )
     frame = read_source(path, data)
     assert list(frame.columns) == ["text", "label", "split"]
     assert frame["text"].tolist() == ["Loved it", "Bad, really bad", "Meh but ok"]
@@ -41,17 +44,30 @@ def test_csv_with_text_and_label_columns(tmp_path, data):
 
 
 def test_custom_column_names_are_honoured(tmp_path, data):
-    path = write(tmp_path / "r.csv", "review,sentiment,extra\ngood film,positive,x\nawful,negative,y\n")
-    frame = read_source(path, data.model_copy(update=dict(text_column="review", label_column="sentiment")))
+    path = write(
+        tmp_path / "r.csv", "review,sentiment,extra\ngood film,positive,x\nawful,negative,y\n"
+    )
+    frame = read_source(
+        path, data.model_copy(update=dict(text_column="review", label_column="sentiment"))
+    )
     assert frame["text"].tolist() == ["good film", "awful"]
     assert frame["label"].tolist() == [1, 0]
 
 
-@pytest.mark.parametrize("positive, negative", [
-    ("pos", "neg"), ("positive", "negative"), ("1", "0"), ("POS", "Neg"), (" Positive ", "NEGATIVE"),
-])
+@pytest.mark.parametrize(
+    "positive, negative",
+    [
+        ("pos", "neg"),
+        ("positive", "negative"),
+        ("1", "0"),
+        ("POS", "Neg"),
+        (" Positive ", "NEGATIVE"),
+    ],
+)
 def test_label_names_map_to_one_and_zero(tmp_path, data, positive, negative):
-    path = write(tmp_path / "l.csv", f"text,label\na,{negative}\nb,{positive}\nc,{positive}\nd,{negative}\n")
+    path = write(
+        tmp_path / "l.csv", f"text,label\na,{negative}\nb,{positive}\nc,{positive}\nd,{negative}\n"
+    )
     assert read_source(path, data)["label"].tolist() == [0, 1, 1, 0]
 
 
@@ -60,11 +76,14 @@ def test_label_dtype_is_small_integer(tmp_path, data):
     assert frame["label"].dtype == np.int8
 
 
-@pytest.mark.parametrize("rows, line", [
-    (["good,pos", "hmm,maybe"], 3),
-    (["hmm,maybe", "good,pos"], 2),
-    (["a,pos", "b,neg", "c,1", "d,maybe", "e,0"], 5),
-])
+@pytest.mark.parametrize(
+    "rows, line",
+    [
+        (["good,pos", "hmm,maybe"], 3),
+        (["hmm,maybe", "good,pos"], 2),
+        (["a,pos", "b,neg", "c,1", "d,maybe", "e,0"], 5),
+    ],
+)
 def test_a_bad_label_names_its_csv_line(tmp_path, data, rows, line):
     path = write(tmp_path / "bad.csv", "text,label\n" + "\n".join(rows) + "\n")
     with pytest.raises(PipelineError) as caught:
@@ -77,7 +96,7 @@ def test_a_bad_label_names_its_csv_line(tmp_path, data, rows, line):
 
 @pytest.mark.parametrize("blank", ["", "   ", "\t"])
 def test_empty_or_whitespace_text_names_its_csv_line(tmp_path, data, blank):
-    path = write(tmp_path / "t.csv", f"text,label\ngood,pos\nfine,neg\n\"{blank}\",neg\nok,pos\n")
+    path = write(tmp_path / "t.csv", f'text,label\ngood,pos\nfine,neg\n"{blank}",neg\nok,pos\n')
     with pytest.raises(PipelineError) as caught:
         read_source(path, data)
     assert "t.csv" in str(caught.value) and "row 4" in str(caught.value)
@@ -93,11 +112,14 @@ def test_a_missing_column_is_named(tmp_path, data, header, missing):
     assert "c.csv" in str(caught.value)
 
 
-@pytest.mark.parametrize("suffix, content", [
-    (".csv", "text,label\ncaf\u00e9 ok,pos\n".encode("latin-1")),
-    (".tsv", "text\tlabel\nna\u00efve\tneg\n".encode("latin-1")),
-    (".jsonl", '{"text": "caf\u00e9", "label": 1}\n'.encode("latin-1")),
-])
+@pytest.mark.parametrize(
+    "suffix, content",
+    [
+        (".csv", "text,label\ncaf\u00e9 ok,pos\n".encode("latin-1")),
+        (".tsv", "text\tlabel\nna\u00efve\tneg\n".encode("latin-1")),
+        (".jsonl", '{"text": "caf\u00e9", "label": 1}\n'.encode("latin-1")),
+    ],
+)
 def test_non_utf8_bytes_raise_mentioning_utf8(tmp_path, data, suffix, content):
     path = write(tmp_path / f"latin1{suffix}", content)
     with pytest.raises(PipelineError, match="UTF-8") as caught:
@@ -105,7 +127,9 @@ def test_non_utf8_bytes_raise_mentioning_utf8(tmp_path, data, suffix, content):
     assert path.name in str(caught.value)
 
 
-@pytest.mark.parametrize("name", ["empty.csv", "empty.tsv", "empty.jsonl", "empty.parquet", "empty.tar.gz"])
+@pytest.mark.parametrize(
+    "name", ["empty.csv", "empty.tsv", "empty.jsonl", "empty.parquet", "empty.tar.gz"]
+)
 def test_an_empty_file_raises(tmp_path, data, name):
     path = write(tmp_path / name, b"")
     with pytest.raises(PipelineError, match=name.replace(".", r"\.")):
@@ -127,21 +151,30 @@ def test_an_unknown_file_type_raises(tmp_path, data):
         read_source(write(tmp_path / "reviews.xlsx", b"PK\x03\x04"), data)
 
 
-TABLE = pd.DataFrame({"text": ["great fun", "dull, so dull", "a \"classic\"", "meh\twith tab"],
-                      "label": ["pos", "neg", "positive", "negative"]})
+TABLE = pd.DataFrame(
+    {
+        "text": ["great fun", "dull, so dull", 'a "classic"', "meh\twith tab"],
+        "label": ["pos", "neg", "positive", "negative"],
+    }
+)
 EXPECTED_LABELS = [1, 0, 1, 0]
 
 
 def test_tsv_reads(tmp_path, data):
-    rows = "\n".join(f"{t.replace(chr(9), ' ')}\t{label}" for t, label in zip(TABLE["text"], TABLE["label"]))
+    rows = "\n".join(
+        f"{t.replace(chr(9), ' ')}\t{label}"
+        for t, label in zip(TABLE["text"], TABLE["label"], strict=True)
+    )
     frame = read_source(write(tmp_path / "r.tsv", "text\tlabel\n" + rows + "\n"), data)
-    assert frame["text"].tolist() == ["great fun", "dull, so dull", "a \"classic\"", "meh with tab"]
+    assert frame["text"].tolist() == ["great fun", "dull, so dull", 'a "classic"', "meh with tab"]
     assert frame["label"].tolist() == EXPECTED_LABELS
 
 
 def test_every_line_of_a_tsv_is_one_review_whatever_quote_characters_it_holds(tmp_path, data):
     texts = [f"review {i} is fine" for i in range(300)]
-    texts[5] = '"Best film ever'  # opens a quote that CSV rules would carry over the following lines
+    texts[5] = (
+        '"Best film ever'  # opens a quote that CSV rules would carry over the following lines
+    )
     texts[6] = 'a "quoted" word'
     texts[195] = 'ends with a quote"'
     texts[250] = '""'
@@ -157,10 +190,13 @@ def test_a_tsv_row_with_an_extra_field_is_named(tmp_path, data):
         read_source(path, data)
 
 
-@pytest.mark.parametrize("name, content", [
-    ("r.csv", "text,label,text\nfine,1,other\nbad,0,x\n"),
-    ("r.tsv", "text\tlabel\tlabel\nfine\t1\t0\n"),
-])
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("r.csv", "text,label,text\nfine,1,other\nbad,0,x\n"),
+        ("r.tsv", "text\tlabel\tlabel\nfine\t1\t0\n"),
+    ],
+)
 def test_a_repeated_column_name_is_refused_naming_it(tmp_path, data, name, content):
     repeated = "'text'" if name.endswith("csv") else "'label'"
     with pytest.raises(PipelineError, match=f"{repeated} appears 2 times"):
@@ -172,7 +208,12 @@ def test_a_parquet_file_with_a_repeated_column_is_refused(tmp_path, data):
     import pyarrow.parquet as pq
 
     path = tmp_path / "r.parquet"
-    pq.write_table(pa.table([pa.array(["fine"]), pa.array([1]), pa.array(["x"])], names=["text", "label", "text"]), path)
+    pq.write_table(
+        pa.table(
+            [pa.array(["fine"]), pa.array([1]), pa.array(["x"])], names=["text", "label", "text"]
+        ),
+        path,
+    )
     with pytest.raises(PipelineError, match="'text' appears 2 times"):
         read_source(path, data)
 
@@ -195,8 +236,12 @@ def test_a_folder_of_tables_is_named_as_such(tmp_path, data):
 
 
 def test_jsonl_reads_with_string_integer_and_boolean_labels(tmp_path, data):
-    lines = [{"text": "great fun", "label": "pos"}, {"text": "dull", "label": 0},
-             {"text": "classic", "label": True}, {"text": "bad", "label": False}]
+    lines = [
+        {"text": "great fun", "label": "pos"},
+        {"text": "dull", "label": 0},
+        {"text": "classic", "label": True},
+        {"text": "bad", "label": False},
+    ]
     path = write(tmp_path / "r.jsonl", "".join(json.dumps(line) + "\n" for line in lines))
     frame = read_source(path, data)
     assert frame["text"].tolist() == ["great fun", "dull", "classic", "bad"]
@@ -220,7 +265,9 @@ def test_parquet_reads(tmp_path, data):
 
 def test_parquet_with_integer_labels(tmp_path, data):
     path = tmp_path / "r.parquet"
-    pd.DataFrame({"text": ["a", "b", "c"], "label": np.array([0, 1, 1], dtype=np.int64)}).to_parquet(path)
+    pd.DataFrame(
+        {"text": ["a", "b", "c"], "label": np.array([0, 1, 1], dtype=np.int64)}
+    ).to_parquet(path)
     assert read_source(path, data)["label"].tolist() == [0, 1, 1]
 
 
@@ -259,7 +306,10 @@ FOLDERS = ("train/pos", "train/neg", "test/pos", "test/neg")
 
 
 def small_reviews(per_folder: int = 3) -> dict[str, list[tuple[int, str]]]:
-    return {folder: [(i, f"{folder} review {i}<br />caf\u00e9") for i in range(per_folder)] for folder in FOLDERS}
+    return {
+        folder: [(i, f"{folder} review {i}<br />caf\u00e9") for i in range(per_folder)]
+        for folder in FOLDERS
+    }
 
 
 def test_a_small_aclimdb_tarball_reads_with_labels_and_splits(tmp_path, data):
@@ -319,11 +369,19 @@ def test_a_tarball_review_that_is_not_utf8_raises(tmp_path, data):
 
 
 def review_frame(train_pos: int, train_neg: int, test_pos: int, test_neg: int) -> pd.DataFrame:
-    rows = ([("train", 1)] * train_pos + [("train", 0)] * train_neg
-            + [("test", 1)] * test_pos + [("test", 0)] * test_neg)
-    return pd.DataFrame({"text": [f"review {i}" for i in range(len(rows))],
-                         "label": np.array([label for _, label in rows], dtype=np.int8),
-                         "split": [split for split, _ in rows]})
+    rows = (
+        [("train", 1)] * train_pos
+        + [("train", 0)] * train_neg
+        + [("test", 1)] * test_pos
+        + [("test", 0)] * test_neg
+    )
+    return pd.DataFrame(
+        {
+            "text": [f"review {i}" for i in range(len(rows))],
+            "label": np.array([label for _, label in rows], dtype=np.int8),
+            "split": [split for split, _ in rows],
+        }
+    )
 
 
 def split_counts(frame: pd.DataFrame) -> dict:
@@ -332,10 +390,20 @@ def split_counts(frame: pd.DataFrame) -> dict:
 
 def test_val_split_is_stratified_from_train_only(data):
     frame = review_frame(80, 40, 30, 30)
-    result = splits.assign_splits(frame, data.model_copy(update=dict(val_fraction=0.25, max_train=0, max_test=0)),
-                                  seed=1, where="t")
-    assert split_counts(result) == {("train", 1): 60, ("train", 0): 30, ("val", 1): 20, ("val", 0): 10,
-                                    ("test", 1): 30, ("test", 0): 30}
+    result = splits.assign_splits(
+        frame,
+        data.model_copy(update=dict(val_fraction=0.25, max_train=0, max_test=0)),
+        seed=1,
+        where="t",
+    )
+    assert split_counts(result) == {
+        ("train", 1): 60,
+        ("train", 0): 30,
+        ("val", 1): 20,
+        ("val", 0): 10,
+        ("test", 1): 30,
+        ("test", 0): 30,
+    }
     # every review is kept exactly once, and test rows are untouched
     assert sorted(result["text"]) == sorted(frame["text"])
     test_before = set(frame.loc[frame["split"] == "test", "text"])
@@ -343,7 +411,9 @@ def test_val_split_is_stratified_from_train_only(data):
     assert frame["split"].isin(["train", "test"]).all()  # input not modified
 
 
-def test_ingest_in_chunks_writes_what_splitting_the_whole_table_at_once_gives(tmp_path, data, monkeypatch):
+def test_ingest_in_chunks_writes_what_splitting_the_whole_table_at_once_gives(
+    tmp_path, data, monkeypatch
+):
     frame = review_frame(30, 25, 20, 22)
     frame.loc[7, "text"] = frame.loc[60, "text"]  # one test review duplicated in train
     path = tmp_path / "all.csv"
@@ -354,10 +424,15 @@ def test_ingest_in_chunks_writes_what_splitting_the_whole_table_at_once_gives(tm
     monkeypatch.setattr(sources, "CHUNK_ROWS", 4)
     monkeypatch.setattr(reviews, "CHUNK_ROWS", 4)
     rows = reviews.spool(sources.iter_source(path, config), tmp_path / "scratch.parquet")
-    assert list(rows.columns) == ["row", "label", "split", "text_hash"], "no texts are held between passes"
+    assert list(rows.columns) == ["row", "label", "split", "text_hash"], (
+        "no texts are held between passes"
+    )
     chosen = splits.assign_splits(rows, config, seed=4, where="t")
     test = expected["split"] == "test"
-    assert splits.count_train_test_duplicates(chosen) == expected.loc[test, "text"].isin(expected.loc[~test, "text"]).sum()
+    assert (
+        splits.count_train_test_duplicates(chosen)
+        == expected.loc[test, "text"].isin(expected.loc[~test, "text"]).sum()
+    )
     reviews.write(tmp_path / "scratch.parquet", chosen, tmp_path / "reviews.parquet")
 
     written = pd.read_parquet(tmp_path / "reviews.parquet")
@@ -366,7 +441,10 @@ def test_ingest_in_chunks_writes_what_splitting_the_whole_table_at_once_gives(tm
     assert written["split"].tolist() == expected["split"].tolist()
     chunks = list(reviews.chunks(tmp_path / "reviews.parquet", ["split"]))
     assert len(chunks) > 10 and max(map(len, chunks)) <= 4
-    assert reviews.split_sizes(tmp_path / "reviews.parquet") == expected["split"].value_counts().to_dict()
+    assert (
+        reviews.split_sizes(tmp_path / "reviews.parquet")
+        == expected["split"].value_counts().to_dict()
+    )
 
 
 def test_a_bad_row_in_a_later_chunk_is_named_by_its_line_in_the_file(tmp_path, data, monkeypatch):
@@ -385,7 +463,9 @@ def test_assign_splits_is_deterministic_for_a_seed(data):
     again = splits.assign_splits(frame, config, seed=7, where="t")
     other = splits.assign_splits(frame, config, seed=8, where="t")
     pd.testing.assert_frame_equal(first, again)
-    assert set(first.loc[first["split"] == "val", "text"]) != set(other.loc[other["split"] == "val", "text"])
+    assert set(first.loc[first["split"] == "val", "text"]) != set(
+        other.loc[other["split"] == "val", "text"]
+    )
 
 
 def test_max_train_limits_train_plus_val_keeping_class_balance(data):
@@ -402,18 +482,23 @@ def test_max_train_limits_train_plus_val_keeping_class_balance(data):
 def test_a_table_without_splits_gets_a_stratified_test_split(data):
     frame = review_frame(60, 40, 0, 0)
     frame["split"] = ""
-    config = data.model_copy(update=dict(test_fraction=0.5, val_fraction=0.1, max_train=0, max_test=0))
+    config = data.model_copy(
+        update=dict(test_fraction=0.5, val_fraction=0.1, max_train=0, max_test=0)
+    )
     counts = split_counts(splits.assign_splits(frame, config, seed=0, where="t"))
     assert counts[("test", 1)] == 30 and counts[("test", 0)] == 20
     assert counts[("val", 1)] == 3 and counts[("val", 0)] == 2
     assert counts[("train", 1)] == 27 and counts[("train", 0)] == 18
 
 
-@pytest.mark.parametrize("sizes, split, absent", [
-    ((10, 0, 5, 5), "train", "negative"),
-    ((0, 10, 5, 5), "train", "positive"),
-    ((10, 10, 0, 5), "test", "positive"),
-])
+@pytest.mark.parametrize(
+    "sizes, split, absent",
+    [
+        ((10, 0, 5, 5), "train", "negative"),
+        ((0, 10, 5, 5), "train", "positive"),
+        ((10, 10, 0, 5), "test", "positive"),
+    ],
+)
 def test_one_class_absent_raises(data, sizes, split, absent):
     config = data.model_copy(update=dict(val_fraction=0.1, max_train=0, max_test=0))
     with pytest.raises(PipelineError) as caught:

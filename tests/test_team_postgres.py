@@ -7,9 +7,19 @@ import importlib.util
 import json
 
 import pytest
+from servers import (
+    BIN,
+    api,
+    free_port,
+    group_alive,
+    mlflow_server,
+    post,
+    postgres,
+    postgres_bin,
+    started,
+)
 
 from conftest import dvc, make_project, run
-from servers import BIN, api, free_port, group_alive, mlflow_server, post, postgres, postgres_bin, started
 
 pytestmark = pytest.mark.slow
 
@@ -34,19 +44,27 @@ def teammate_clone(repo, tmp_path):
 
 def test_pipeline_registry_and_a_teammate_on_a_postgresql_server(tmp_path, monkeypatch):
     if postgres_bin() is None or importlib.util.find_spec("psycopg") is None:
-        pytest.fail('needs a PostgreSQL server and `pip install -e ".[postgres]"`; .ci/setup installs both')
+        pytest.fail(
+            'needs a PostgreSQL server and `pip install -e ".[postgres]"`; .ci/setup installs both'
+        )
     (tmp_path / "me").mkdir()
     with postgres() as database, mlflow_server(database, tmp_path) as url:
         repo = make_project(tmp_path / "me")
         dvc("repro", cwd=repo, env={"MLFLOW_TRACKING_URI": url})
         logged = json.loads((repo / "models/mlflow_run.json").read_text())
         run_id = logged["run_id"]
-        assert not (repo / "mlflow.db").exists() and not (repo / "mlruns").exists(), "nothing logged locally"
+        assert not (repo / "mlflow.db").exists() and not (repo / "mlruns").exists(), (
+            "nothing logged locally"
+        )
 
         found = api(url, f"runs/get?run_id={run_id}")["run"]
         metrics = {m["key"]: m["value"] for m in found["data"]["metrics"]}
-        assert metrics["test/roc_auc"] == pytest.approx(json.loads((repo / "metrics.json").read_text())["roc_auc"])
-        history = api(url, f"metrics/get-history?run_id={run_id}&metric_key=val/accuracy")["metrics"]
+        assert metrics["test/roc_auc"] == pytest.approx(
+            json.loads((repo / "metrics.json").read_text())["roc_auc"]
+        )
+        history = api(url, f"metrics/get-history?run_id={run_id}&metric_key=val/accuracy")[
+            "metrics"
+        ]
         epochs = json.loads((repo / "reports/train.json").read_text())["epochs_run"]
         assert sorted(m["step"] for m in history) == list(range(1, epochs + 1))
         assert (champion(url)["run_id"], champion(url)["version"]) == (run_id, "1")
@@ -65,11 +83,30 @@ def test_pipeline_registry_and_a_teammate_on_a_postgresql_server(tmp_path, monke
         assert (champion(url)["run_id"], champion(url)["version"]) == (run_id, "2")
 
         port = free_port()
-        cmd = [str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{NAME}@{ALIAS}", "--env-manager", "local",
-               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-        with started(cmd, f"http://127.0.0.1:{port}/ping", tmp_path / "serve.log",
-                     {"MLFLOW_TRACKING_URI": url}) as process:
-            answer = post(f"http://127.0.0.1:{port}/invocations",
-                          {"inputs": ["A superb, wonderful film!", "Awful and boring, the worst."]})
+        cmd = [
+            str(BIN / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            f"models:/{NAME}@{ALIAS}",
+            "--env-manager",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ]
+        with started(
+            cmd,
+            f"http://127.0.0.1:{port}/ping",
+            tmp_path / "serve.log",
+            {"MLFLOW_TRACKING_URI": url},
+        ) as process:
+            answer = post(
+                f"http://127.0.0.1:{port}/invocations",
+                {"inputs": ["A superb, wonderful film!", "Awful and boring, the worst."]},
+            )
             assert [row["label"] for row in answer["predictions"]] == ["positive", "negative"]
         assert not group_alive(process.pid), "the model server and its workers are gone"

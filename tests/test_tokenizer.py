@@ -25,7 +25,18 @@ def test_markup_between_words_still_separates_them():
 def test_punctuation_is_split_from_words():
     assert tokenize("This is great!") == ["this", "is", "great", "!"]
     assert tokenize("Wait... what?!") == ["wait", ".", ".", ".", "what", "?", "!"]
-    assert tokenize("(really) 10/10, \"wow\"") == ["(", "really", ")", "10", "/", "10", ",", '"', "wow", '"']
+    assert tokenize('(really) 10/10, "wow"') == [
+        "(",
+        "really",
+        ")",
+        "10",
+        "/",
+        "10",
+        ",",
+        '"',
+        "wow",
+        '"',
+    ]
 
 
 def test_great_and_great_bang_share_the_word_token():
@@ -33,17 +44,36 @@ def test_great_and_great_bang_share_the_word_token():
 
 
 def test_inner_apostrophes_are_kept():
-    assert tokenize("I don't think it's Rock'n'Roll") == ["i", "don't", "think", "it's", "rock'n'roll"]
+    assert tokenize("I don't think it's Rock'n'Roll") == [
+        "i",
+        "don't",
+        "think",
+        "it's",
+        "rock'n'roll",
+    ]
 
 
 def test_outer_apostrophes_are_punctuation():
-    assert tokenize("'quoted' the actors' work") == ["'", "quoted", "'", "the", "actors", "'", "work"]
+    assert tokenize("'quoted' the actors' work") == [
+        "'",
+        "quoted",
+        "'",
+        "the",
+        "actors",
+        "'",
+        "work",
+    ]
 
 
 def test_unicode_words_stay_whole_and_are_lowercased():
     assert tokenize("Café NAÏVE Über déjà-vu") == ["café", "naïve", "über", "déjà", "-", "vu"]
     assert tokenize("Фильм ОТЛИЧНЫЙ!") == ["фильм", "отличный", "!"]
-    assert tokenize("映画 最高") == ["映", "画", "最", "高"]  # written without spaces: one token per character
+    assert tokenize("映画 最高") == [
+        "映",
+        "画",
+        "最",
+        "高",
+    ]  # written without spaces: one token per character
 
 
 def test_whitespace_and_empty_text_give_no_tokens():
@@ -66,7 +96,7 @@ AGREEMENT_TEXTS = [
     "Rock'n'Roll isn't 'dead' -- it's (mostly) fine?!",
     "Фильм ОТЛИЧНЫЙ, 映画 最高",
     "tabs\tand\nnewlines",
-    "under_score and \"quotes\"",
+    'under_score and "quotes"',
 ]
 
 
@@ -76,7 +106,7 @@ def test_tokenize_and_tokenize_series_agree(dtype):
     result = tokenize_series(series)
     assert len(result) == len(AGREEMENT_TEXTS)
     assert list(result.index) == list(series.index)
-    for text, tokens in zip(AGREEMENT_TEXTS, result):
+    for text, tokens in zip(AGREEMENT_TEXTS, result, strict=True):
         assert list(tokens) == tokenize(text), text
 
 
@@ -87,7 +117,9 @@ def test_tokenize_series_keeps_the_index():
     assert result.loc[10] == ["b", "a"] and result.loc[3] == ["c"]
 
 
-@pytest.mark.parametrize("text", ["ΟΔΟΣ ΣΑΣ", "İstanbul"], ids=["greek_final_sigma", "dotted_capital_i"])
+@pytest.mark.parametrize(
+    "text", ["ΟΔΟΣ ΣΑΣ", "İstanbul"], ids=["greek_final_sigma", "dotted_capital_i"]
+)
 def test_case_folding_agrees_between_tokenize_and_the_pipeline_series(text):
     """The pipeline tokenizes pandas' default ``str`` (pyarrow) columns; tokenize() uses str.lower.
 

@@ -11,9 +11,9 @@ import sys
 import time
 
 import pytest
+from servers import BIN, api, free_port, group_alive, mlflow_server, post, post_status, started
 
 from conftest import dvc, make_project, run
-from servers import BIN, api, free_port, group_alive, mlflow_server, post, post_status, started
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,9 @@ def test_pipeline_run_reads_back_over_the_rest_api(server, project_on_server):
     url = server
     repo = project_on_server
     run_id = json.loads((repo / "models/mlflow_run.json").read_text())["run_id"]
-    assert not (repo / "mlflow.db").exists() and not (repo / "mlruns").exists(), "nothing logged locally"
+    assert not (repo / "mlflow.db").exists() and not (repo / "mlruns").exists(), (
+        "nothing logged locally"
+    )
 
     found = api(url, f"runs/get?run_id={run_id}")["run"]
     params = {p["key"]: p["value"] for p in found["data"]["params"]}
@@ -54,25 +56,64 @@ def test_pipeline_run_reads_back_over_the_rest_api(server, project_on_server):
     champion = api(url, "registered-models/alias?name=imdb-rnn&alias=champion")["model_version"]
     assert champion["run_id"] == run_id and champion["version"] == "1"
     tags = {t["key"]: t["value"] for t in found["data"]["tags"]}
-    assert tags["mlflow.source.git.commit"] == run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
+    assert (
+        tags["mlflow.source.git.commit"] == run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
+    )
     assert tags["git.dirty"] in ("true", "false") and "data.fingerprint" in tags
 
 
 REQUESTS = [
-    ("dataframe_split", {"dataframe_split": {"columns": ["text"], "data": [["A superb, wonderful film!"],
-                                                                          ["Awful and boring, the worst."]]}}),
-    ("dataframe_records", {"dataframe_records": [{"text": "A superb, wonderful film!"},
-                                                 {"text": "Awful and boring, the worst."}]}),
+    (
+        "dataframe_split",
+        {
+            "dataframe_split": {
+                "columns": ["text"],
+                "data": [["A superb, wonderful film!"], ["Awful and boring, the worst."]],
+            }
+        },
+    ),
+    (
+        "dataframe_records",
+        {
+            "dataframe_records": [
+                {"text": "A superb, wonderful film!"},
+                {"text": "Awful and boring, the worst."},
+            ]
+        },
+    ),
     ("inputs", {"inputs": ["A superb, wonderful film!", "Awful and boring, the worst."]}),
-    ("instances list", {"instances": ["A superb, wonderful film!", "Awful and boring, the worst."]}),
-    ("instances", {"instances": [{"text": "A superb, wonderful film!"}, {"text": "Awful and boring, the worst."}]}),
-    ("an id column first", {"dataframe_split": {"columns": ["id", "text"],
-                                                "data": [["r-1", "A superb, wonderful film!"],
-                                                         ["r-2", "Awful and boring, the worst."]]}}),
+    (
+        "instances list",
+        {"instances": ["A superb, wonderful film!", "Awful and boring, the worst."]},
+    ),
+    (
+        "instances",
+        {
+            "instances": [
+                {"text": "A superb, wonderful film!"},
+                {"text": "Awful and boring, the worst."},
+            ]
+        },
+    ),
+    (
+        "an id column first",
+        {
+            "dataframe_split": {
+                "columns": ["id", "text"],
+                "data": [
+                    ["r-1", "A superb, wonderful film!"],
+                    ["r-2", "Awful and boring, the worst."],
+                ],
+            }
+        },
+    ),
 ]
 # (request, what the 400's message must name)
 REFUSED = [
-    ({"dataframe_split": {"columns": ["id", "body"], "data": [["r-7", "awful"]]}}, "['id', 'body']"),
+    (
+        {"dataframe_split": {"columns": ["id", "body"], "data": [["r-7", "awful"]]}},
+        "['id', 'body']",
+    ),
     ({"inputs": [1, 2.5]}, "item 0"),
     ({"inputs": ["fine", None]}, "item 1"),
     ({"inputs": [["nested"]]}, "shape (1, 1)"),
@@ -83,10 +124,24 @@ REFUSED = [
 def test_champion_is_served_and_answers_invocations(server, project_on_server, tmp_path):
     url = server
     port = free_port()
-    cmd = [str(BIN / "mlflow"), "models", "serve", "-m", "models:/imdb-rnn@champion", "--env-manager", "local",
-           "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    with started(cmd, f"http://127.0.0.1:{port}/ping", tmp_path / "serve.log",
-                 {"MLFLOW_TRACKING_URI": url}) as process:
+    cmd = [
+        str(BIN / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        "models:/imdb-rnn@champion",
+        "--env-manager",
+        "local",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    with started(
+        cmd, f"http://127.0.0.1:{port}/ping", tmp_path / "serve.log", {"MLFLOW_TRACKING_URI": url}
+    ) as process:
         endpoint = f"http://127.0.0.1:{port}/invocations"
         scores = []
         for form, body in REQUESTS:
@@ -94,7 +149,9 @@ def test_champion_is_served_and_answers_invocations(server, project_on_server, t
             assert [row["label"] for row in answer] == ["positive", "negative"], form
             assert all(0 <= row["probability"] <= 1 for row in answer), form
             scores.append([row["probability"] for row in answer])
-        assert all(score == pytest.approx(scores[0]) for score in scores), "every form scores the texts alone"
+        assert all(score == pytest.approx(scores[0]) for score in scores), (
+            "every form scores the texts alone"
+        )
         for body, named in REFUSED:
             status, answer = post_status(endpoint, body)
             assert status == 400 and named in answer["message"], (body, answer)
@@ -105,7 +162,9 @@ def test_champion_is_served_and_answers_invocations(server, project_on_server, t
 def one_line_within(result, seconds: float, started_at: float) -> str:
     assert time.monotonic() - started_at < seconds
     lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2 and len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 2 and len(lines) == 1 and "Traceback" not in result.stderr, (
+        result.stderr
+    )
     return lines[0]
 
 
@@ -115,7 +174,12 @@ def test_a_tracking_server_that_is_down_is_one_line_naming_it(project_on_server)
     before = {p: p.stat().st_mtime_ns for p in (repo / "models/model.pt", repo / "metrics.json")}
     for stage in ("train", "evaluate"):
         started_at = time.monotonic()
-        result = run([sys.executable, f"stages/{stage}.py"], repo, check=False, env={"MLFLOW_TRACKING_URI": dead})
+        result = run(
+            [sys.executable, f"stages/{stage}.py"],
+            repo,
+            check=False,
+            env={"MLFLOW_TRACKING_URI": dead},
+        )
         assert dead in one_line_within(result, 30, started_at)
     assert before == {p: p.stat().st_mtime_ns for p in before}, "outputs untouched"
 
@@ -123,10 +187,23 @@ def test_a_tracking_server_that_is_down_is_one_line_naming_it(project_on_server)
 def test_a_server_that_is_not_mlflow_is_one_line_naming_it(project_on_server, tmp_path):
     repo = project_on_server
     port = free_port()
-    cmd = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tmp_path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "http.server",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--directory",
+        str(tmp_path),
+    ]
     with started(cmd, f"http://127.0.0.1:{port}/", tmp_path / "http.log"):
         started_at = time.monotonic()
-        result = run([sys.executable, "stages/train.py"], repo, check=False,
-                     env={"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}"})
+        result = run(
+            [sys.executable, "stages/train.py"],
+            repo,
+            check=False,
+            env={"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}"},
+        )
         assert f"http://127.0.0.1:{port}" in one_line_within(result, 30, started_at)
     assert not (repo / "models/checkpoint.pt").exists()

@@ -27,7 +27,7 @@ def encoded(rows: int, seed: int) -> EncodedSplit:
     lengths = rng.integers(3, 12, rows).astype(np.int32)
     labels = rng.integers(0, 2, rows).astype(np.int8)
     ids = np.zeros((rows, 12), np.int32)
-    for row, (length, label) in enumerate(zip(lengths, labels)):
+    for row, (length, label) in enumerate(zip(lengths, labels, strict=True)):
         ids[row, :length] = rng.integers(2, VOCAB // 2, length) + (VOCAB // 2 - 2) * label
     bags = [np.unique(ids[row, :length]) - 2 for row, length in enumerate(lengths)]
     offsets = np.concatenate([[0], np.cumsum([len(bag) for bag in bags])])
@@ -49,17 +49,22 @@ def binary_bags(split: EncodedSplit) -> np.ndarray:
 def count_table(train: EncodedSplit) -> pd.DataFrame:
     """The n-gram table of ``train``: the reviews of each class holding each n-gram."""
     bags = binary_bags(train).astype(int)
-    return NGRAM_TABLE.assign(positive=bags[train.labels == 1].sum(axis=0), negative=bags[train.labels == 0].sum(axis=0))
+    return NGRAM_TABLE.assign(
+        positive=bags[train.labels == 1].sum(axis=0), negative=bags[train.labels == 0].sum(axis=0)
+    )
 
 
 @pytest.fixture
 def config():
     base = params.load()
-    return base.model_copy(update={
-        "model": base.model.model_copy(update={"embed_dim": 8, "hidden_dim": 8}),
-        "train": base.train.model_copy(update={"epochs": 1, "batch_size": 8, "patience": 5, "lr": 0.01,
-                                               "ema_decay": 0.0}),
-    })
+    return base.model_copy(
+        update={
+            "model": base.model.model_copy(update={"embed_dim": 8, "hidden_dim": 8}),
+            "train": base.train.model_copy(
+                update={"epochs": 1, "batch_size": 8, "patience": 5, "lr": 0.01, "ema_decay": 0.0}
+            ),
+        }
+    )
 
 
 def with_train(config, **changes):
@@ -73,15 +78,21 @@ def checkpointing(run: training.Trainer, checkpoint):
 
 def trainer(config, epochs: int, ngram_features: int = 0) -> training.Trainer:
     torch.manual_seed(config.seed)
-    return training.Trainer(SentimentClassifier(VOCAB, ngram_features, config.model),
-                            with_train(config, epochs=epochs).train, config.seed, torch.device("cpu"))
+    return training.Trainer(
+        SentimentClassifier(VOCAB, ngram_features, config.model),
+        with_train(config, epochs=epochs).train,
+        config.seed,
+        torch.device("cpu"),
+    )
 
 
 def no_op(result, state) -> None:
     pass
 
 
-def test_a_nan_loss_stops_naming_epoch_and_batch_and_keeps_the_last_good_checkpoint(tmp_path, config):
+def test_a_nan_loss_stops_naming_epoch_and_batch_and_keeps_the_last_good_checkpoint(
+    tmp_path, config
+):
     checkpoint = tmp_path / "checkpoint.pt"
     train, val = split(200, 0), encoded(40, 1)
     first = trainer(config, epochs=1)
@@ -92,11 +103,16 @@ def test_a_nan_loss_stops_naming_epoch_and_batch_and_keeps_the_last_good_checkpo
     state = second.resume(checkpoint, "fp")
     assert state is not None and len(state.history) == 1
     with torch.no_grad():
-        second.model.recurrent.embedding.weight[5] = float("nan")  # any batch holding token 5 now yields NaN
+        second.model.recurrent.embedding.weight[5] = float(
+            "nan"
+        )  # any batch holding token 5 now yields NaN
     with pytest.raises(PipelineError) as caught:
         second.fit(train, val, state, on_epoch=checkpointing(second, checkpoint))
     message = str(caught.value)
-    assert "loss became nan at epoch 2, batch " in message and "last good checkpoint is kept" in message
+    assert (
+        "loss became nan at epoch 2, batch " in message
+        and "last good checkpoint is kept" in message
+    )
     assert checkpoint.read_bytes() == saved, "the epoch-1 checkpoint is left exactly as it was"
     kept = torch_files.load(checkpoint)
     assert len(kept["history"]) == 1
@@ -109,12 +125,23 @@ def test_the_nan_batch_named_is_the_first_one_holding_the_poisoned_token(tmp_pat
     with torch.no_grad():
         run.model.recurrent.embedding.weight[7] = float("inf")
     seed = config.seed * 100_003 + 1
-    expected = next(number for number, batch in
-                    enumerate(train.batches(config.train.batch_size, seed=seed, shuffle=True), start=1)
-                    if (batch.ids == 7).any())
+    expected = next(
+        number
+        for number, batch in enumerate(
+            train.batches(config.train.batch_size, seed=seed, shuffle=True), start=1
+        )
+        if (batch.ids == 7).any()
+    )
     with pytest.raises(PipelineError, match=f"at epoch 1, batch {expected};"):
-        run.fit(train, val, TrainState("fp", "run"), on_epoch=checkpointing(run, tmp_path / "checkpoint.pt"))
-    assert not (tmp_path / "checkpoint.pt").exists(), "no epoch finished, so no checkpoint was written"
+        run.fit(
+            train,
+            val,
+            TrainState("fp", "run"),
+            on_epoch=checkpointing(run, tmp_path / "checkpoint.pt"),
+        )
+    assert not (tmp_path / "checkpoint.pt").exists(), (
+        "no epoch finished, so no checkpoint was written"
+    )
 
 
 def test_gradient_clipping_bounds_the_update(config):
@@ -123,11 +150,17 @@ def test_gradient_clipping_bounds_the_update(config):
     for clip in (0.0, 1e-4):
         run = trainer(with_train(config, clip_grad_norm=clip, lr=1.0), epochs=1)
         before = [p.detach().clone() for p in run.model.recurrent.parameters()]
-        run.optimizer = torch.optim.SGD(run.model.recurrent.parameters(), lr=1.0)  # update = lr * grad: shows the clip
+        run.optimizer = torch.optim.SGD(
+            run.model.recurrent.parameters(), lr=1.0
+        )  # update = lr * grad: shows the clip
         run.train_epoch(train, 1)
         with torch.no_grad():
-            steps[clip] = torch.sqrt(sum(((p - b) ** 2).sum()
-                                         for p, b in zip(run.model.recurrent.parameters(), before))).item()
+            steps[clip] = torch.sqrt(
+                sum(
+                    ((p - b) ** 2).sum()
+                    for p, b in zip(run.model.recurrent.parameters(), before, strict=True)
+                )
+            ).item()
     assert steps[1e-4] == pytest.approx(1e-4, rel=1e-3)
     assert steps[0.0] > 100 * steps[1e-4]
 
@@ -137,33 +170,49 @@ def test_the_ngram_path_is_nb_weighted_logistic_regression_with_c_chosen_on_vali
     table = count_table(train)
     bags = binary_bags(train)
     model = SentimentClassifier(VOCAB, VOCAB - 2, config.model)
-    (prior, chosen), scores = exact_fits.fit_ngram_path(model, table, train, val, [0.01, 0.1, 1.0], [0.0])
+    (prior, chosen), scores = exact_fits.fit_ngram_path(
+        model, table, train, val, [0.01, 0.1, 1.0], [0.0]
+    )
     assert prior == 0.0 and set(scores) == {(0.0, 0.01), (0.0, 0.1), (0.0, 1.0)}
     assert scores[prior, chosen] == max(scores.values())
 
     ratios = log_count_ratios(table)
     scaled = bags * ratios
     scaled /= np.linalg.norm(scaled, axis=1, keepdims=True)
-    reference = LogisticRegression(C=chosen, fit_intercept=False, tol=1e-10, max_iter=10_000).fit(scaled, train.labels)
+    reference = LogisticRegression(C=chosen, fit_intercept=False, tol=1e-10, max_iter=10_000).fit(
+        scaled, train.labels
+    )
     weights = model.ngrams.weights.weight.detach().squeeze(1).double().numpy()
     np.testing.assert_allclose(weights, reference.coef_[0] * ratios, atol=2e-3)
     val_bags = binary_bags(val) * ratios
     val_bags /= np.linalg.norm(val_bags, axis=1, keepdims=True)
-    logits = model.ngrams(torch.from_numpy(val.ngram_ids).long(), torch.from_numpy(val.ngram_offsets)).detach().numpy()
+    logits = (
+        model.ngrams(torch.from_numpy(val.ngram_ids).long(), torch.from_numpy(val.ngram_offsets))
+        .detach()
+        .numpy()
+    )
     np.testing.assert_allclose(logits, reference.decision_function(val_bags), atol=2e-3)
 
 
 def test_a_prior_pulls_the_regression_weights_toward_it_instead_of_toward_zero():
     rng = np.random.default_rng(0)
     features = rng.normal(size=(200, 6))
-    labels = (features @ np.array([2.0, -1.0, 0.5, 0.0, 0.0, 1.0]) + rng.normal(size=200) > 0).astype(float)
+    labels = (
+        features @ np.array([2.0, -1.0, 0.5, 0.0, 0.0, 1.0]) + rng.normal(size=200) > 0
+    ).astype(float)
     C = 0.05
-    fits = {prior: linear.fit(torch.from_numpy(features), labels, C, intercept=False, prior=prior)
-            for prior in (0.0, 1.5)}
+    fits = {
+        prior: linear.fit(torch.from_numpy(features), labels, C, intercept=False, prior=prior)
+        for prior in (0.0, 1.5)
+    }
     for prior, fitted in fits.items():
         weights = fitted.weight.numpy()
-        gradient = C * features.T @ (1 / (1 + np.exp(-features @ weights)) - labels) + (weights - prior)
-        np.testing.assert_allclose(gradient, 0.0, atol=1e-5)  # the optimum of C*logloss + |w - prior|^2/2
+        gradient = C * features.T @ (1 / (1 + np.exp(-features @ weights)) - labels) + (
+            weights - prior
+        )
+        np.testing.assert_allclose(
+            gradient, 0.0, atol=1e-5
+        )  # the optimum of C*logloss + |w - prior|^2/2
     assert (fits[1.5].weight - fits[0.0].weight).min() > 0.1, "every weight moves toward the prior"
     tiny = linear.fit(torch.from_numpy(features), labels, 1e-9, intercept=False, prior=1.5)
     np.testing.assert_allclose(tiny.weight.numpy(), 1.5, atol=1e-6)
@@ -177,9 +226,15 @@ def test_the_ngram_path_keeps_the_prior_and_c_with_the_best_validation_auc(confi
     assert set(scores) == {(prior, C) for prior in (0.0, 0.5, 1.0) for C in (0.01, 1.0)}
     assert scores[kept] == max(scores.values())
     reference = SentimentClassifier(VOCAB, VOCAB - 2, config.model)
-    assert exact_fits.fit_ngram_path(reference, table, train, val, [kept[1]], [kept[0]])[1][kept] == scores[kept]
-    np.testing.assert_allclose(model.ngrams.weights.weight.detach().numpy(),
-                               reference.ngrams.weights.weight.detach().numpy(), atol=1e-4)
+    assert (
+        exact_fits.fit_ngram_path(reference, table, train, val, [kept[1]], [kept[0]])[1][kept]
+        == scores[kept]
+    )
+    np.testing.assert_allclose(
+        model.ngrams.weights.weight.detach().numpy(),
+        reference.ngrams.weights.weight.detach().numpy(),
+        atol=1e-4,
+    )
 
 
 def test_the_combiner_is_a_logistic_regression_on_the_validation_logits(config):
@@ -187,11 +242,23 @@ def test_the_combiner_is_a_logistic_regression_on_the_validation_logits(config):
     run.model.ngrams.set(torch.ones(VOCAB - 2), torch.linspace(-1, 1, VOCAB - 2))
     val = encoded(120, 1)
     scores = run.validate(val)
-    recurrent = training.logits_in_row_order(run.scored, Batcher(val), 64, torch.device("cpu"), amp=False)
-    ngram = run.model.ngrams(torch.from_numpy(val.ngram_ids).long(), torch.from_numpy(val.ngram_offsets)).detach().numpy()
+    recurrent = training.logits_in_row_order(
+        run.scored, Batcher(val), 64, torch.device("cpu"), amp=False
+    )
+    ngram = (
+        run.model.ngrams(
+            torch.from_numpy(val.ngram_ids).long(), torch.from_numpy(val.ngram_offsets)
+        )
+        .detach()
+        .numpy()
+    )
     features = np.stack([recurrent, ngram], axis=1)
-    reference = LogisticRegression(C=exact_fits.COMBINER_C, tol=1e-10, max_iter=10_000).fit(features, val.labels)
-    np.testing.assert_allclose(run.model.combine.weight.detach().numpy()[0], reference.coef_[0], rtol=1e-2)
+    reference = LogisticRegression(C=exact_fits.COMBINER_C, tol=1e-10, max_iter=10_000).fit(
+        features, val.labels
+    )
+    np.testing.assert_allclose(
+        run.model.combine.weight.detach().numpy()[0], reference.coef_[0], rtol=1e-2
+    )
     assert scores["accuracy"] == pytest.approx(np.mean(reference.predict(features) == val.labels))
     assert scores["recurrent_accuracy"] == pytest.approx(np.mean((recurrent > 0) == val.labels))
 
@@ -205,7 +272,9 @@ def test_a_path_that_would_get_a_negative_weight_is_left_out_of_the_combiner(con
     combined = exact_fits.fit_combiner(model, np.stack([misleading, useful], axis=1), labels)
     weights = model.combine.weight.detach().numpy()[0]
     assert weights[0] == 0 and weights[1] > 0
-    assert np.mean((combined > 0) == labels) == pytest.approx(np.mean((useful > 0) == labels), abs=0.02)
+    assert np.mean((combined > 0) == labels) == pytest.approx(
+        np.mean((useful > 0) == labels), abs=0.02
+    )
 
 
 def test_weight_averaging_warms_up_then_keeps_the_moving_average_of_every_step(tmp_path, config):
@@ -214,22 +283,30 @@ def test_weight_averaging_warms_up_then_keeps_the_moving_average_of_every_step(t
     run = trainer(with_train(config, ema_decay=decay), 1)
     steps = []
     run.optimizer.register_step_post_hook(
-        lambda optimizer, args, kwargs: steps.append([p.detach().clone() for p in run.model.recurrent.parameters()]))
+        lambda optimizer, args, kwargs: steps.append(
+            [p.detach().clone() for p in run.model.recurrent.parameters()]
+        )
+    )
     state = run.fit(train, val, TrainState("fp", "run"), on_epoch=no_op)
 
     assert len(steps) == 6
     expected = steps[0]
     for step, snapshot in enumerate(steps[1:], start=1):
         rate = min(decay, (1 + step) / (10 + step))
-        expected = [rate * e + (1 - rate) * s for e, s in zip(expected, snapshot)]
+        expected = [rate * e + (1 - rate) * s for e, s in zip(expected, snapshot, strict=True)]
     names = [name for name, _ in run.model.recurrent.named_parameters()]
-    for name, want, got in zip(names, expected, run.scored.parameters()):
+    for name, want, got in zip(names, expected, run.scored.parameters(), strict=True):
         torch.testing.assert_close(got, want, msg=name)
         torch.testing.assert_close(state.best_state[f"recurrent.{name}"], want, msg=name)
-    assert not torch.equal(run.model.recurrent.head.weight, run.scored.head.weight), "raw weights go on unaveraged"
-    recurrent = training.logits_in_row_order(run.scored, Batcher(val), 32, torch.device("cpu"), amp=False)
-    assert state.history[0].val_recurrent_accuracy == np.mean((recurrent > 0) == val.labels), \
+    assert not torch.equal(run.model.recurrent.head.weight, run.scored.head.weight), (
+        "raw weights go on unaveraged"
+    )
+    recurrent = training.logits_in_row_order(
+        run.scored, Batcher(val), 32, torch.device("cpu"), amp=False
+    )
+    assert state.history[0].val_recurrent_accuracy == np.mean((recurrent > 0) == val.labels), (
         "validation scores the averaged weights"
+    )
 
 
 def test_a_short_run_is_not_held_near_its_initial_weights(config):
@@ -237,8 +314,12 @@ def test_a_short_run_is_not_held_near_its_initial_weights(config):
     run = trainer(with_train(config, ema_decay=0.997), 1)
     initial = [p.detach().clone() for p in run.model.recurrent.parameters()]
     run.fit(split(120, 0), encoded(16, 1), TrainState("fp", "run"), on_epoch=no_op)
+
     def distance(params):
-        return torch.sqrt(sum(((p - i) ** 2).sum() for p, i in zip(params, initial))).item()
+        return torch.sqrt(
+            sum(((p - i) ** 2).sum() for p, i in zip(params, initial, strict=True))
+        ).item()
+
     assert distance(run.scored.parameters()) > 0.5 * distance(run.model.recurrent.parameters())
 
 
@@ -263,8 +344,12 @@ def test_resume_continues_to_the_same_weights_as_an_uninterrupted_run(tmp_path, 
 
 def test_a_checkpoint_of_other_params_or_data_is_not_resumed(tmp_path, config):
     run = trainer(config, epochs=1)
-    run.fit(split(40, 0), encoded(10, 1), TrainState("fingerprint-a", "run"),
-            on_epoch=checkpointing(run, tmp_path / "c.pt"))
+    run.fit(
+        split(40, 0),
+        encoded(10, 1),
+        TrainState("fingerprint-a", "run"),
+        on_epoch=checkpointing(run, tmp_path / "c.pt"),
+    )
     assert trainer(config, epochs=2).resume(tmp_path / "c.pt", "fingerprint-b") is None
     assert trainer(config, epochs=2).resume(tmp_path / "c.pt", "fingerprint-a") is not None
 
@@ -277,18 +362,20 @@ def test_crop_windows_cut_contiguous_windows_of_the_rows_own_tokens():
     ids = torch.zeros((200, 60), dtype=torch.long)
     for row, length in enumerate(lengths):
         ids[row, :length] = torch.arange(2, 2 + length) + 100 * row
-    batch = Batch(np.arange(200), ids, torch.from_numpy(lengths), torch.zeros(200), int(lengths.sum()))
+    batch = Batch(
+        np.arange(200), ids, torch.from_numpy(lengths), torch.zeros(200), int(lengths.sum())
+    )
     cropped_batch = crop_windows(batch, lengths, 0.5, np.random.default_rng(1))
     cropped, host = cropped_batch.ids, cropped_batch.lengths.numpy()
     assert cropped_batch.tokens == host.sum()
     changed = host != lengths
     assert 60 < changed.sum() < 140 and (host[changed] <= CROP_MAX_TOKENS).all()
     for row in range(200):
-        kept = cropped[row, :host[row]]
-        original = ids[row, :lengths[row]].tolist()
+        kept = cropped[row, : host[row]]
+        original = ids[row, : lengths[row]].tolist()
         start = original.index(int(kept[0]))
-        assert kept.tolist() == original[start:start + host[row]], "a contiguous window"
-        assert (cropped[row, host[row]:] == 0).all(), "padding after it"
+        assert kept.tolist() == original[start : start + host[row]], "a contiguous window"
+        assert (cropped[row, host[row] :] == 0).all(), "padding after it"
     again = crop_windows(batch, lengths, 0.5, np.random.default_rng(1))
     assert torch.equal(again.ids, cropped), "same rng, same crops"
     untouched = crop_windows(batch, lengths, 0.0, np.random.default_rng(1))

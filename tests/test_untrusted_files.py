@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import read_source, save_split
 
 from conftest import run, run_stage, stage_folder, update_params
-from helpers import read_source, save_split
 from rnn_sentiment.core import params
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.data import sources
@@ -24,8 +24,11 @@ from rnn_sentiment.model.torch_files import load as load_checkpoint
 from rnn_sentiment.text import encoding
 
 DATA = params.load(Path(__file__).resolve().parents[1] / "params.yaml").data
-GOOD = {f"aclImdb/{split}/{polarity}/1_{rating}.txt": b"a fine review"
-        for split in ("train", "test") for polarity, rating in (("pos", 8), ("neg", 2))}
+GOOD = {
+    f"aclImdb/{split}/{polarity}/1_{rating}.txt": b"a fine review"
+    for split in ("train", "test")
+    for polarity, rating in (("pos", 8), ("neg", 2))
+}
 
 
 def archive(path: Path, extra: list[tarfile.TarInfo]) -> Path:
@@ -55,7 +58,11 @@ MALICIOUS = [
     ("absolute path", member("/tmp/rnn-sentiment-escape/abs.txt"), "absolute path"),
     ("dot-dot", member("aclImdb/train/pos/../../../../escape.txt"), "'..'"),
     ("dot-dot review name", member("../aclImdb/train/pos/9_9.txt"), "'..'"),
-    ("symlink out", member("aclImdb/train/pos/link", tarfile.SYMTYPE, "../../../../etc/passwd"), "outside"),
+    (
+        "symlink out",
+        member("aclImdb/train/pos/link", tarfile.SYMTYPE, "../../../../etc/passwd"),
+        "outside",
+    ),
     ("absolute symlink", member("aclImdb/evil", tarfile.SYMTYPE, "/etc"), "outside"),
     ("hard link out", member("aclImdb/hard", tarfile.LNKTYPE, "../outside.txt"), "outside"),
     ("character device", member("aclImdb/null", tarfile.CHRTYPE), "device"),
@@ -76,9 +83,16 @@ def test_a_malicious_member_refuses_the_whole_archive(tmp_path, case, info, reas
 
 
 def test_links_that_stay_inside_are_not_refused(tmp_path):
-    path = archive(tmp_path / "ok.tar.gz", [member("aclImdb/README.lnk", tarfile.SYMTYPE, "train/pos/1_8.txt"),
-                                            member("aclImdb/copy", tarfile.LNKTYPE, "aclImdb/train/pos/1_8.txt")])
-    assert len(read_source(path, DATA)) == 4, "links are never followed: only the four regular reviews"
+    path = archive(
+        tmp_path / "ok.tar.gz",
+        [
+            member("aclImdb/README.lnk", tarfile.SYMTYPE, "train/pos/1_8.txt"),
+            member("aclImdb/copy", tarfile.LNKTYPE, "aclImdb/train/pos/1_8.txt"),
+        ],
+    )
+    assert len(read_source(path, DATA)) == 4, (
+        "links are never followed: only the four regular reviews"
+    )
 
 
 def test_total_unpacked_size_is_bounded(tmp_path, monkeypatch):
@@ -100,7 +114,11 @@ def test_ingest_refuses_each_malicious_archive_and_writes_nothing_anywhere(tmp_p
         lines = stderr.strip().splitlines()
         assert code == 2 and len(lines) == 1 and reason in lines[0], (case, stderr)
     assert not (repo / "data/interim").exists()
-    assert list(outside.iterdir()) == [] and not escape.exists() and not (tmp_path / "escape.txt").exists()
+    assert (
+        list(outside.iterdir()) == []
+        and not escape.exists()
+        and not (tmp_path / "escape.txt").exists()
+    )
 
 
 class Payload:
@@ -115,7 +133,9 @@ class Payload:
 
 def plant(path: Path, marker: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"format": "rnn-sentiment/1", "model": Payload(marker)}, path)  # torch.save pickles it
+    torch.save(
+        {"format": "rnn-sentiment/1", "model": Payload(marker)}, path
+    )  # torch.save pickles it
     return path
 
 
@@ -134,15 +154,25 @@ def test_a_planted_pickle_checkpoint_is_refused_and_never_runs(tmp_path):
 def test_predict_refuses_a_planted_model_in_one_line(tmp_path):
     marker = tmp_path / "payload-ran"
     model = plant(tmp_path / "model.pt", marker)
-    result = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", str(model), "fine"], tmp_path, check=False)
+    result = run(
+        [sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", str(model), "fine"],
+        tmp_path,
+        check=False,
+    )
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "refused" in result.stderr
     assert not marker.exists()
 
 
 def test_predict_given_a_folder_as_its_model_says_so_in_one_line(tmp_path):
-    result = run([sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", str(tmp_path), "fine"], tmp_path,
-                 check=False)
-    assert result.returncode == 2 and result.stderr.strip() == f"error: {tmp_path}: is a folder, not a model file"
+    result = run(
+        [sys.executable, "-m", "rnn_sentiment.serving.predict", "--model", str(tmp_path), "fine"],
+        tmp_path,
+        check=False,
+    )
+    assert (
+        result.returncode == 2
+        and result.stderr.strip() == f"error: {tmp_path}: is a folder, not a model file"
+    )
 
 
 def test_resume_refuses_a_planted_checkpoint(tmp_path):
@@ -153,7 +183,9 @@ def test_resume_refuses_a_planted_checkpoint(tmp_path):
     marker = tmp_path / "payload-ran"
     config = params.load()
     checkpoint = plant(tmp_path / "checkpoint.pt", marker)
-    trainer = training.Trainer(SentimentClassifier(10, 0, config.model), config.train, 0, torch.device("cpu"))
+    trainer = training.Trainer(
+        SentimentClassifier(10, 0, config.model), config.train, 0, torch.device("cpu")
+    )
     with pytest.raises(PipelineError, match="refused"):
         trainer.resume(checkpoint, "any")
     assert not marker.exists()
@@ -162,9 +194,15 @@ def test_resume_refuses_a_planted_checkpoint(tmp_path):
 def test_encoded_arrays_holding_pickled_objects_are_refused(tmp_path):
     out = tmp_path / "encoded"
     out.mkdir()
-    split = encoding.EncodedSplit(np.zeros((2, 3), np.int32), np.ones(2, np.int32), np.zeros(2, np.int8))
+    split = encoding.EncodedSplit(
+        np.zeros((2, 3), np.int32), np.ones(2, np.int32), np.zeros(2, np.int8)
+    )
     save_split(split, out, "train")
-    np.save(out / "train_ids.npy", np.array([Payload(tmp_path / "payload-ran")], dtype=object), allow_pickle=True)
+    np.save(
+        out / "train_ids.npy",
+        np.array([Payload(tmp_path / "payload-ran")], dtype=object),
+        allow_pickle=True,
+    )
     with pytest.raises(PipelineError, match="train_ids.npy"):
         encoding.load(out, "train")
     assert not (tmp_path / "payload-ran").exists()

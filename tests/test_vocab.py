@@ -28,7 +28,9 @@ def counts(docs=DOCS) -> pd.Series:
 
 def expected_order(docs, min_freq, max_size):
     counts = Counter(t for doc in docs for t in doc)
-    kept = sorted(((t, c) for t, c in counts.items() if c >= min_freq), key=lambda tc: (-tc[1], tc[0]))
+    kept = sorted(
+        ((t, c) for t, c in counts.items() if c >= min_freq), key=lambda tc: (-tc[1], tc[0])
+    )
     return kept[: max_size - 2]
 
 
@@ -44,12 +46,16 @@ def test_order_is_count_descending_then_alphabetical():
     built = vocab.build(counts(), min_freq=1, max_size=100)
     assert list(built.index[2:]) == ["the", "a", "b", "movie", "good", "bad", "zzz"]
     assert list(built.to_numpy()[2:]) == [5, 4, 3, 3, 2, 1, 1]
-    assert list(zip(built.index[2:], built.to_numpy()[2:])) == expected_order(DOCS, 1, 100)
+    assert list(zip(built.index[2:], built.to_numpy()[2:], strict=True)) == expected_order(
+        DOCS, 1, 100
+    )
 
 
 def test_order_does_not_depend_on_document_order():
     shuffled = [list(reversed(doc)) for doc in reversed(DOCS)]
-    assert list(vocab.build(counts(shuffled), 1, 100).index) == list(vocab.build(counts(), 1, 100).index)
+    assert list(vocab.build(counts(shuffled), 1, 100).index) == list(
+        vocab.build(counts(), 1, 100).index
+    )
 
 
 @pytest.mark.parametrize("min_freq", [1, 2, 3, 4, 5, 6])
@@ -64,7 +70,9 @@ def test_min_freq_drops_rare_tokens(min_freq):
 def test_max_size_counts_the_specials(max_size):
     built = vocab.build(counts(), min_freq=1, max_size=max_size)
     assert len(built) == min(max_size, 2 + 7)
-    assert list(zip(built.index[2:], built.to_numpy()[2:])) == expected_order(DOCS, 1, max_size)
+    assert list(zip(built.index[2:], built.to_numpy()[2:], strict=True)) == expected_order(
+        DOCS, 1, max_size
+    )
 
 
 def test_min_freq_and_max_size_together():
@@ -95,13 +103,17 @@ def test_written_file_is_token_tab_count_lines(tmp_path):
     assert lines[1:] == ["<pad>\t0", "<unk>\t0", "the\t5", "a\t4", "b\t3", "movie\t3"]
 
 
-@pytest.mark.parametrize("content", [
-    b"text,label\nhello,1\n",
-    b"token\tcount\nthe\t5\n<pad>\t0\n<unk>\t0\n",
-    b"word\tcount\n<pad>\t0\n<unk>\t0\n",
-    b"",
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00",
-], ids=["other-table", "specials-not-first", "wrong-header", "empty", "binary"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"text,label\nhello,1\n",
+        b"token\tcount\nthe\t5\n<pad>\t0\n<unk>\t0\n",
+        b"word\tcount\n<pad>\t0\n<unk>\t0\n",
+        b"",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00",
+    ],
+    ids=["other-table", "specials-not-first", "wrong-header", "empty", "binary"],
+)
 def test_read_refuses_a_file_that_is_not_a_vocabulary(tmp_path, content):
     path = tmp_path / "not_vocab.tsv"
     path.write_bytes(content)
@@ -115,8 +127,10 @@ def test_read_of_a_missing_file_raises_pipeline_error(tmp_path):
 
 
 def test_counting_in_chunks_equals_counting_at_once():
-    chunked = vocab.count(tokens(DOCS[i:i + 2]) for i in range(0, len(DOCS), 2))
-    assert chunked.sort_index().to_dict() == dict(sorted(Counter(t for d in DOCS for t in d).items()))
+    chunked = vocab.count(tokens(DOCS[i : i + 2]) for i in range(0, len(DOCS), 2))
+    assert chunked.sort_index().to_dict() == dict(
+        sorted(Counter(t for d in DOCS for t in d).items())
+    )
     assert chunked.dtype == "int64"
     assert list(vocab.build(chunked, 1, 100).index) == list(vocab.build(counts(), 1, 100).index)
 

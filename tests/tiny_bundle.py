@@ -15,7 +15,18 @@ NGRAMS = ["great", "awful", "great !", "awful ."]
 def write_tiny_bundle(path: Path) -> Path:
     torch.manual_seed(0)
     vocab = pd.Index(["<pad>", "<unk>", "great", "awful", "!", ".", ","])
-    model = SentimentClassifier(len(vocab), len(NGRAMS), ModelParams(
-        cell="gru", embed_dim=8, hidden_dim=8, num_layers=2, bidirectional=True, dropout=0.0, pooling="max_mean"))
+    model = SentimentClassifier(
+        len(vocab),
+        len(NGRAMS),
+        ModelParams(
+            cell="gru",
+            embed_dim=8,
+            hidden_dim=8,
+            num_layers=2,
+            bidirectional=True,
+            dropout=0.0,
+            pooling="max_mean",
+        ),
+    )
     save_bundle(path, model, vocab, NGRAMS, EncodeParams(max_len=20, truncate="head_tail"))
     return path
