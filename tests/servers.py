@@ -138,6 +138,17 @@ def mlflow_server(backend_store_uri: str, root: Path):
         yield url
 
 
+@contextmanager
+def served_model(model_uri: str, tracking_uri: str, log: Path):
+    """`mlflow models serve` of ``model_uri`` on a free loopback port; yields (its URL, its process)."""
+    port = free_port()
+    cmd = [str(BIN / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager", "local"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    url = f"http://127.0.0.1:{port}"
+    with started(cmd, f"{url}/ping", log, {"MLFLOW_TRACKING_URI": tracking_uri}) as process:
+        yield url, process
+
+
 def postgres_bin() -> Path | None:
     """The folder holding PostgreSQL's server programs (Debian's layout, else PATH), or None."""
     found = sorted(

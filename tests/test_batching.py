@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 import torch
-from helpers import save_split
 
+from helpers import save_split
 from rnn_sentiment.model.batching import Batcher, bucketed_batches
 from rnn_sentiment.text import encoding
 

@@ -12,13 +12,13 @@ import sys
 
 import numpy as np
 import pytest
-from tiny_bundle import write_tiny_bundle
 
 from conftest import run
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.model.predictor import Predictor
 from rnn_sentiment.serving import predict
 from rnn_sentiment.tracking import logged_models, served_model, store
+from tiny_bundle import write_tiny_bundle
 
 PREDICT = [sys.executable, "-m", "rnn_sentiment.serving.predict"]
 

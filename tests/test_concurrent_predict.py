@@ -5,9 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from tiny_bundle import write_tiny_bundle
 
 from rnn_sentiment.model.predictor import Predictor
+from tiny_bundle import write_tiny_bundle
 
 TEXTS = [["great !"], ["awful . awful", "great great !"], ["a great , awful film ."], ["awful"] * 5]
 

@@ -10,11 +10,11 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from test_tracking_server import BIN, free_port, group_alive, post_status, started
-from tiny_bundle import write_tiny_bundle
 
 from rnn_sentiment.model.predictor import Predictor
 from rnn_sentiment.tracking import logged_models, registry
+from servers import group_alive, post_status, served_model
+from tiny_bundle import write_tiny_bundle
 
 pytestmark = pytest.mark.slow
 CLIENTS, REQUESTS_EACH = 8, 20
@@ -53,27 +53,9 @@ def test_the_served_champion_answers_concurrent_clients_correctly(tmp_path):
     expected = [
         Predictor.load(tmp_path / "model.pt").predict_proba(texts).tolist() for texts in TEXTS
     ]
-    port = free_port()
-    cmd = [
-        str(BIN / "mlflow"),
-        "models",
-        "serve",
-        "-m",
-        "models:/imdb-rnn@champion",
-        "--env-manager",
-        "local",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
     log = tmp_path / "serve.log"
-    with started(
-        cmd, f"http://127.0.0.1:{port}/ping", log, {"MLFLOW_TRACKING_URI": uri}
-    ) as process:
-        endpoint = f"http://127.0.0.1:{port}/invocations"
+    with served_model("models:/imdb-rnn@champion", uri, log) as (url, process):
+        endpoint = f"{url}/invocations"
 
         def client(number: int) -> list[str]:
             wrong = []

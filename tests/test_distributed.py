@@ -9,9 +9,9 @@ import sys
 import time
 
 import pytest
-from servers import free_port, stop_group
 
 from conftest import dvc, make_project, run, update_params
+from servers import free_port, stop_group
 
 pytestmark = pytest.mark.slow
 TWO = {"train": {"processes": 2, "threads": 1}}

@@ -5,8 +5,8 @@ import random
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import save_split
 
+from helpers import save_split
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.text import encoding
 from rnn_sentiment.text.ngrams import NgramIndex

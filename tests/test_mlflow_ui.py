@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-from servers import BIN, free_port, group_alive, started
 
 from conftest import PROJECT, dvc, make_project, write_imdb_tarball
+from servers import BIN, free_port, group_alive, started
 
 pytestmark = pytest.mark.slow
 CHROMIUM = next(

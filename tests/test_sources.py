@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import read_source
 
+from helpers import read_source
 from rnn_sentiment.core import params
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.data import reviews, sources, splits

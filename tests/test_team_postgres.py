@@ -7,19 +7,17 @@ import importlib.util
 import json
 
 import pytest
+
+from conftest import dvc, make_project, run
 from servers import (
-    BIN,
     api,
-    free_port,
     group_alive,
     mlflow_server,
     post,
     postgres,
     postgres_bin,
-    started,
+    served_model,
 )
-
-from conftest import dvc, make_project, run
 
 pytestmark = pytest.mark.slow
 
@@ -82,30 +80,10 @@ def test_pipeline_registry_and_a_teammate_on_a_postgresql_server(tmp_path, monke
         mlflow.MlflowClient().set_registered_model_alias(NAME, ALIAS, version)
         assert (champion(url)["run_id"], champion(url)["version"]) == (run_id, "2")
 
-        port = free_port()
-        cmd = [
-            str(BIN / "mlflow"),
-            "models",
-            "serve",
-            "-m",
-            f"models:/{NAME}@{ALIAS}",
-            "--env-manager",
-            "local",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ]
-        with started(
-            cmd,
-            f"http://127.0.0.1:{port}/ping",
-            tmp_path / "serve.log",
-            {"MLFLOW_TRACKING_URI": url},
-        ) as process:
+        log = tmp_path / "serve.log"
+        with served_model(f"models:/{NAME}@{ALIAS}", url, log) as (model_url, process):
             answer = post(
-                f"http://127.0.0.1:{port}/invocations",
+                f"{model_url}/invocations",
                 {"inputs": ["A superb, wonderful film!", "Awful and boring, the worst."]},
             )
             assert [row["label"] for row in answer["predictions"]] == ["positive", "negative"]

@@ -11,9 +11,18 @@ import sys
 import time
 
 import pytest
-from servers import BIN, api, free_port, group_alive, mlflow_server, post, post_status, started
 
 from conftest import dvc, make_project, run
+from servers import (
+    api,
+    free_port,
+    group_alive,
+    mlflow_server,
+    post,
+    post_status,
+    served_model,
+    started,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -122,27 +131,9 @@ REFUSED = [
 
 
 def test_champion_is_served_and_answers_invocations(server, project_on_server, tmp_path):
-    url = server
-    port = free_port()
-    cmd = [
-        str(BIN / "mlflow"),
-        "models",
-        "serve",
-        "-m",
-        "models:/imdb-rnn@champion",
-        "--env-manager",
-        "local",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
-    with started(
-        cmd, f"http://127.0.0.1:{port}/ping", tmp_path / "serve.log", {"MLFLOW_TRACKING_URI": url}
-    ) as process:
-        endpoint = f"http://127.0.0.1:{port}/invocations"
+    log = tmp_path / "serve.log"
+    with served_model("models:/imdb-rnn@champion", server, log) as (url, process):
+        endpoint = f"{url}/invocations"
         scores = []
         for form, body in REQUESTS:
             answer = post(endpoint, body)["predictions"]

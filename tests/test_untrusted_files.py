@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import read_source, save_split
 
 from conftest import run, run_stage, stage_folder, update_params
+from helpers import read_source, save_split
 from rnn_sentiment.core import params
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.data import sources
