@@ -10,7 +10,7 @@ import argparse
 import pandas as pd
 
 from rnn_sentiment.core import cli, paths
-from rnn_sentiment.text.tokenizer import tokenize, tokenize_series
+from rnn_sentiment.text.tokenizer import tokenize_series
 
 
 def main() -> None:
@@ -23,7 +23,8 @@ def main() -> None:
     joined = " " + tokenize_series(train["text"]).str.join(" ") + " "
     print(f"{len(train):,} training reviews ({int(train['label'].sum()):,} positive)")
     for phrase in args.phrases:
-        found = joined.str.contains(" " + " ".join(tokenize(phrase)) + " ", regex=False)
+        phrase_tokens = tokenize_series(pd.Series([phrase], dtype="str")).iloc[0]
+        found = joined.str.contains(" " + " ".join(phrase_tokens) + " ", regex=False)
         positive, negative = (
             int(train["label"][found].sum()),
             int((1 - train["label"][found]).sum()),

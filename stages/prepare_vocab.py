@@ -18,9 +18,8 @@ def train_chunks():
 def main() -> None:
     config = params.load()
     counts = vocab.count(tokens for tokens, _ in train_chunks())
-    learnability.check(
-        counts, config.data.source, config.data.text_column
-    )  # before anything is written
+    # before anything is written
+    learnability.check(counts, config.data.source, config.data.text_column)
     built = vocab.build(counts, config.vocab.min_freq, config.vocab.max_size)
     # Only tokens seen min_df times can be part of an n-gram in min_df reviews: index those alone.
     counter = ngrams.NgramCounter(vocab.frequent(counts, config.ngrams.min_df), config.ngrams.order)

@@ -1,4 +1,5 @@
-"""Test-side counterparts of the pipeline's streaming code: a split saved whole, a source read whole."""
+"""Test-side counterparts of the pipeline's column-wise code: one text tokenized, a split saved
+whole, a source read whole."""
 
 from pathlib import Path
 
@@ -8,6 +9,12 @@ import pandas as pd
 from rnn_sentiment.core.params import DataParams
 from rnn_sentiment.data import sources
 from rnn_sentiment.text import encoding
+from rnn_sentiment.text.tokenizer import tokenize_series
+
+
+def tokenize(text: str) -> list[str]:
+    """One text, through the very same path as a column (pandas and Python lowercase differently)."""
+    return tokenize_series(pd.Series([text], dtype="str")).iloc[0]
 
 
 def save_split(split: encoding.EncodedSplit, directory: Path, name: str) -> None:

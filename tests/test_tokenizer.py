@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from rnn_sentiment.text.tokenizer import tokenize, tokenize_series
+from helpers import tokenize
+from rnn_sentiment.text.tokenizer import tokenize_series
 
 
 def test_lowercases_every_token():

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import PROJECT, SMALL_PARAMS, dvc, make_project, update_params
+from helpers import tokenize
 from rnn_sentiment.core import cli, params
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.model.batching import Batcher
@@ -27,7 +28,7 @@ from rnn_sentiment.model.network import SentimentClassifier
 from rnn_sentiment.model.predictor import Predictor
 from rnn_sentiment.text import learnability, tokenizer, vocab
 from rnn_sentiment.text.encoding import EncodedSplit
-from rnn_sentiment.text.tokenizer import tokenize, tokenize_series
+from rnn_sentiment.text.tokenizer import tokenize_series
 from rnn_sentiment.tracking import training_log
 from rnn_sentiment.training import loop
 

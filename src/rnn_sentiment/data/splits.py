@@ -92,9 +92,8 @@ def assign_splits(frame: pd.DataFrame, data: DataParams, seed: int, where: str) 
             f"data.val_fraction: the val split holds only {only} reviews, so epochs cannot be "
             "chosen on it; use more data or a larger data.val_fraction"
         )
-    chosen = (
-        frame[kept] if not kept.all() else frame.copy(deep=False)
-    )  # copy-on-write: frame stays as it is
+    # copy-on-write: frame stays as it is
+    chosen = frame[kept] if not kept.all() else frame.copy(deep=False)
     chosen["split"] = pd.Categorical.from_codes(codes[kept], SPLITS)
     chosen.index = pd.RangeIndex(len(chosen))
     warn_if_skewed(chosen, where)

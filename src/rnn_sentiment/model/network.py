@@ -24,10 +24,8 @@ from rnn_sentiment.core.params import ModelParams
 from rnn_sentiment.text.vocab import PAD_ID
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
-PATHS = (
-    "recurrent",
-    "ngram",
-)  # the order of ``path_logits``' columns; the n-gram path only when it is on
+# The order of ``path_logits``' columns; the n-gram path's only when it is on.
+PATHS = ("recurrent", "ngram")
 
 
 def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -23,9 +23,8 @@ RETRAIN = "retrain it with `dvc repro train`"
 
 @dataclass
 class PathScores:
-    path_logits: (
-        np.ndarray
-    )  # [reviews, paths]: the recurrent path's logit, then the n-gram path's (when on)
+    # [reviews, paths]: the recurrent path's logit, then the n-gram path's (when on)
+    path_logits: np.ndarray
     logits: np.ndarray  # [reviews]: the combined model's
     probabilities: np.ndarray  # [reviews]: the combined model's P(positive)
 
@@ -121,9 +120,8 @@ class Predictor:
         )
         for batch in Batcher(split, self.device, with_ngrams=True).batches(self.batch_size):
             path_logits = self.model.path_logits(*batch.inputs)
-            logits = self.model.combine(path_logits).squeeze(
-                -1
-            )  # the model's forward, its parts kept
+            # the model's forward, its parts kept
+            logits = self.model.combine(path_logits).squeeze(-1)
             scores.path_logits[batch.rows] = path_logits.double().cpu().numpy()
             scores.logits[batch.rows] = logits.double().cpu().numpy()
             scores.probabilities[batch.rows] = torch.sigmoid(logits.float()).cpu().numpy()

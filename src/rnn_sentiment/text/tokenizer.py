@@ -48,8 +48,3 @@ def tokenize_series(texts: pd.Series, max_tokens: int | None = None) -> pd.Serie
     if max_tokens is not None:
         texts = clip(texts, max_tokens)
     return texts.str.lower().str.replace(MARKUP, " ", regex=True).str.findall(TOKEN)
-
-
-def tokenize(text: str) -> list[str]:
-    """One text, through the very same path as a column (pandas and Python lowercase differently)."""
-    return tokenize_series(pd.Series([text], dtype="str")).iloc[0]

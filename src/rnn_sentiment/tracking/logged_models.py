@@ -19,11 +19,8 @@ import rnn_sentiment
 
 PACKAGE_DIR = Path(rnn_sentiment.__file__).parent
 MODEL_CODE = Path(__file__).with_name("served_model.py")
-SHIPPED = (
-    "core",
-    "text",
-    "model",
-)  # the subpackages the served model imports; train depends on them
+# The subpackages the served model imports; train depends on them.
+SHIPPED = ("core", "text", "model")
 EXAMPLE = pd.DataFrame({"text": ["This is great!", "I hate it"]})
 ARTIFACT_NAME = "model"
 NETWORK_NAME = "network"

@@ -38,11 +38,8 @@ class TrainState:
 
 
 RETRAIN = "delete it and run `dvc repro train` to train from the start"
-TRAINED = (
-    "model",
-    "optimizer",
-    "averaged",
-)  # what the checkpoint holds beside the TrainState fields
+# What the checkpoint holds beside the TrainState fields.
+TRAINED = ("model", "optimizer", "averaged")
 
 
 def save(

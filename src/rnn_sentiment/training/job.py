@@ -37,9 +37,8 @@ class Job:
     model: SentimentClassifier
     trainer: loop.Trainer
     state: TrainState
-    ngram_scores: dict[tuple[float, float], float] = field(
-        default_factory=dict
-    )  # empty when resumed
+    # empty when resumed
+    ngram_scores: dict[tuple[float, float], float] = field(default_factory=dict)
 
     def report(self) -> None:
         if self.state.run_id:

@@ -132,9 +132,8 @@ class Trainer:
         """One pass over train. Losses stay on the device and are checked every CHECK_EVERY batches,
         so the GPU is never stalled for a per-batch ``.item()``."""
         self.model.train()
-        torch.manual_seed(
-            self.seed * 100_003 + epoch + 7919 * self.world.rank
-        )  # own dropout masks per rank
+        # own dropout masks per rank
+        torch.manual_seed(self.seed * 100_003 + epoch + 7919 * self.world.rank)
         started = time.perf_counter()
         world, size = self.world, self.config.batch_size
         total = train.batch_count(size, world.size)
