@@ -175,13 +175,14 @@ def main() -> None:
         )
     ngram_seconds = time.perf_counter() - started
 
+    # each epoch's weights, scored
     scored = Predictor(
         SentimentClassifier(len(tokens), len(table), config.model),
         tokens,
         index,
         config.encode,
         device=device,
-    )  # each epoch's weights, scored
+    )
 
     def on_epoch(result: loop.EpochResult, state: loop.TrainState) -> None:
         print(loop.describe(result), flush=True)

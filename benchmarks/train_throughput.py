@@ -186,9 +186,8 @@ def main() -> None:
             else RecurrentPath(vocab_size, config.model)
         ).to(device)
         optimizer = torch.optim.Adam(net.parameters(), lr=config.train.lr)
-        batching = (
-            "pad_to_longest" if name == "packed" else name
-        )  # packing takes random batches as they come
+        # packing takes random batches as they come
+        batching = "pad_to_longest" if name == "packed" else name
         chosen = strategy_batches(data, batching, config.train.batch_size, 7)
         bare_epoch(net, optimizer, chosen[:3], config.train, device)
         results[name] = tokens / bare_epoch(net, optimizer, chosen, config.train, device)

@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools import (
-    generate_reviews as generator,
-)  # the generator a user runs for an offline smoke run
+# the generator a user runs for an offline smoke run
+from tools import generate_reviews as generator
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -159,8 +158,11 @@ def one_thread():
 @pytest.fixture(autouse=True)
 def no_inherited_tracking_uri(monkeypatch):
     """`mlflow.set_tracking_uri` also sets MLFLOW_TRACKING_URI in os.environ, which every later
-    subprocess inherits: a stage started by the next test would log to another test's store."""
+    subprocess inherits: a stage started by the next test, or by a module's fixture set up before
+    it, would log to another test's store. So it is removed before each test and after it."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    yield
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
 
 
 @pytest.fixture

@@ -52,11 +52,12 @@ def test_shards_split_one_epoch_between_ranks_with_equal_counts():
         ]
         for r in range(3)
     ]
+    # 11 batches: the last two are dropped so ranks stay in step
     assert [len(s) for s in shards] == [
         3,
         3,
         3,
-    ]  # 11 batches: the last two are dropped so ranks stay in step
+    ]
     assert sorted(b for s in shards for b in s) == sorted(whole[:9])
 
 

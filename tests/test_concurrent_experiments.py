@@ -20,9 +20,8 @@ LONGER_TRAIN = {"model": {"embed_dim": 48, "hidden_dim": 48}, "train": {"epochs"
 
 
 def test_a_second_exp_run_during_a_stage_is_refused_and_the_first_is_recorded(tmp_path):
-    source = write_imdb_tarball(
-        tmp_path / "aclImdb_v1.tar.gz"
-    )  # outside the repo: exp run's checkout leaves it
+    # outside the repo: exp run's checkout leaves it
+    source = write_imdb_tarball(tmp_path / "aclImdb_v1.tar.gz")
     repo = make_project(tmp_path, {**LONGER_TRAIN, "data": {"source": str(source)}}, tarball=False)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     first = subprocess.Popen(

@@ -40,9 +40,8 @@ def temporaries(repo: Path) -> list[Path]:
 def test_sigkill_during_encode_leaves_an_ignored_temporary_that_the_next_run_removes(tmp_path):
     repo = make_project(tmp_path, tarball=False)
     (repo / "data/raw/imdb").mkdir(parents=True)
-    write_imdb_tarball(
-        repo / "data/raw/imdb/aclImdb_v1.tar.gz", per_folder=1500
-    )  # encode takes a while
+    # encode takes a while
+    write_imdb_tarball(repo / "data/raw/imdb/aclImdb_v1.tar.gz", per_folder=1500)
     dvc("repro", "prepare_vocab", cwd=repo)
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-qm", "inputs of encode"], repo)

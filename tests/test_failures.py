@@ -49,10 +49,8 @@ def test_after_a_failed_run_dvc_checkout_brings_back_the_last_good_outputs(train
     assert "models/model.pt" in good and "metrics.json" in good and "models/mlflow_run.json" in good
 
     update_params(repo, {"train": {"lr": -1}})
-    for command in (
-        ["repro"],
-        ["exp", "run", "-S", "train.lr=-1"],
-    ):  # one project: each good run costs a pipeline
+    # one project: each good run costs a pipeline
+    for command in (["repro"], ["exp", "run", "-S", "train.lr=-1"]):
         failed = dvc(*command, cwd=repo, check=False)
         assert failed.returncode != 0, command
         assert "train.lr: Input should be greater than 0" in failed.stderr + failed.stdout, command
@@ -98,9 +96,8 @@ def test_a_store_locked_during_training_is_one_line_and_the_next_run_resumes_its
         {"model": {"embed_dim": 32, "hidden_dim": 32}, "train": {"epochs": 3, "patience": 3}},
         tarball=False,
     )
-    write_imdb_tarball(
-        repo / "data/raw/imdb/aclImdb_v1.tar.gz", per_folder=600
-    )  # epochs of a few seconds
+    # epochs of a few seconds
+    write_imdb_tarball(repo / "data/raw/imdb/aclImdb_v1.tar.gz", per_folder=600)
     for stage in ("fetch", "ingest", "prepare_vocab", "encode"):
         run([sys.executable, f"stages/{stage}.py"], repo)
     train = subprocess.Popen(
@@ -112,9 +109,8 @@ def test_a_store_locked_during_training_is_one_line_and_the_next_run_resumes_its
         assert train.poll() is None and time.monotonic() < deadline, train.stderr.read()
         time.sleep(0.01)
     with sqlite3.connect(repo / "mlflow.db", timeout=60, isolation_level=None) as db:
-        db.execute(
-            "BEGIN IMMEDIATE"
-        )  # no other writer until train has given up; readers never block it
+        # no other writer until train has given up; readers never block it
+        db.execute("BEGIN IMMEDIATE")
         try:
             _, stderr = train.communicate(timeout=240)
         finally:
@@ -131,10 +127,11 @@ def test_a_store_locked_during_training_is_one_line_and_the_next_run_resumes_its
     from rnn_sentiment.model import torch_files
 
     run_id = torch_files.load(checkpoint)["run_id"]
+    # RUNNING when the store stayed locked
     assert mlflow_run_status(repo, run_id) in (
         "RUNNING",
         "FAILED",
-    )  # RUNNING when the store stayed locked
+    )
     again = run([sys.executable, "stages/train.py"], repo)
     assert "resuming from models/checkpoint.pt" in again.stderr
     assert mlflow_run_status(repo, run_id) == "FINISHED"

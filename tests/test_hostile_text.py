@@ -26,9 +26,8 @@ from rnn_sentiment.text import tokenizer
 from rnn_sentiment.text.ngrams import NgramIndex
 
 MAX_LEN = 50
-ANY_TEXT = st.text(
-    alphabet=st.characters(codec=None, categories=None), max_size=300
-)  # surrogates too
+# surrogates too
+ANY_TEXT = st.text(alphabet=st.characters(codec=None, categories=None), max_size=300)
 HOSTILE = st.one_of(
     ANY_TEXT, st.sampled_from(["", " ", "\x00", "\n\r\t", "\u202e\u200b", "<br /><br />", "\ud800"])
 )

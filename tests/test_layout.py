@@ -63,9 +63,8 @@ def reached_files(start: Path) -> set[Path]:
         seen.add(path)
         for name in imported_names(path):
             parts = name.split(".")
-            for depth in range(
-                1, len(parts) + 1
-            ):  # importing a.b.c runs a/__init__, a/b/__init__ too
+            # importing a.b.c runs a/__init__, a/b/__init__ too
+            for depth in range(1, len(parts) + 1):
                 found = module_file(".".join(parts[:depth]))
                 if found and found not in seen:
                     todo.append(found)

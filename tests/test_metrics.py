@@ -15,9 +15,8 @@ from rnn_sentiment.evaluation import metrics
 def test_scores_equal_sklearn_with_tied_scores_and_probabilities_at_the_threshold():
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 2, 60)
-    probabilities = (
-        np.round(rng.random(60) * 4) / 4
-    )  # a coarse grid: many ties, some exactly 0.5, 0 and 1
+    # a coarse grid: many ties, some exactly 0.5, 0 and 1
+    probabilities = np.round(rng.random(60) * 4) / 4
     assert (probabilities == 0.5).any() and (labels == 0).any() and (labels == 1).any()
     predicted = probabilities >= 0.5
     expected = {

@@ -38,9 +38,8 @@ def experiment(tmp_path_factory):
     """A committed project with one named experiment, three epochs, evaluated and registered."""
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     root = tmp_path_factory.mktemp("ui")
-    tarball = write_imdb_tarball(
-        root / "copy" / "aclImdb_v1.tar.gz"
-    )  # a local copy, outside the repo
+    # a local copy, outside the repo
+    tarball = write_imdb_tarball(root / "copy" / "aclImdb_v1.tar.gz")
     repo = make_project(
         root,
         {"data": {"source": str(tarball)}, "train": {"epochs": 3, "patience": 3}},

@@ -91,9 +91,8 @@ def test_the_ngram_path_is_its_regression_over_the_ratio_scaled_bag_of_unit_leng
     for logit, bag in zip(logits.tolist(), ([1, 4], [], [2, 3, 9]), strict=True):
         scaled = ratios[bag] / ratios[bag].norm() if bag else ratios[bag]
         assert logit == pytest.approx(float((weights[bag] * scaled).sum()), abs=1e-6)
-    with (
-        torch.no_grad()
-    ):  # a review of one n-gram, or of that n-gram many times over: the same logit
+    # a review of one n-gram, or of that n-gram many times over: the same logit
+    with torch.no_grad():
         assert path(torch.tensor([4]), torch.tensor([0, 1])).item() == pytest.approx(
             weights[4].item() * (1 if ratios[4] > 0 else -1), abs=1e-6
         )

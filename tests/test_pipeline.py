@@ -29,6 +29,8 @@ def test_repro_writes_metrics(trained_project):
         "f1",
         "roc_auc",
         "loss",
+        "recurrent_accuracy",
+        "ngram_accuracy",
     }
     assert metrics["accuracy"] > 0.8, "the synthetic reviews carry clear cue words"
     for name in ("confusion.csv", "roc.csv", "precision_recall.csv", "history.csv"):

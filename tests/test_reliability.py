@@ -81,9 +81,8 @@ def kill_after_first_epoch(repo: Path) -> int:
     )
     checkpoint = repo / "models/checkpoint.pt"
     deadline = time.monotonic() + 300
-    while not (
-        checkpoint.exists() and load(checkpoint)["history"]
-    ):  # written at the start, then per epoch
+    # written at the start, then per epoch
+    while not (checkpoint.exists() and load(checkpoint)["history"]):
         assert process.poll() is None and time.monotonic() < deadline, (
             "repro ended before any epoch"
         )

@@ -40,7 +40,7 @@ def teammate_clone(repo, tmp_path):
     return clone
 
 
-def test_pipeline_registry_and_a_teammate_on_a_postgresql_server(tmp_path, monkeypatch):
+def test_pipeline_registry_and_a_teammate_on_a_postgresql_server(tmp_path):
     if postgres_bin() is None or importlib.util.find_spec("psycopg") is None:
         pytest.fail(
             'needs a PostgreSQL server and `pip install -e ".[postgres]"`; .ci/setup installs both'
@@ -71,8 +71,11 @@ def test_pipeline_registry_and_a_teammate_on_a_postgresql_server(tmp_path, monke
         clone = teammate_clone(repo, tmp_path)
         assert (clone / "models/model.pt").read_bytes() == (repo / "models/model.pt").read_bytes()
         assert json.loads((clone / "models/mlflow_run.json").read_text())["run_id"] == run_id
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
         import mlflow
+
+        mlflow.set_tracking_uri(
+            url
+        )  # an earlier test's set_tracking_uri would outrank the variable
 
         runs = mlflow.search_runs(experiment_names=[NAME], output_format="list")
         assert [r.info.run_id for r in runs] == [run_id]

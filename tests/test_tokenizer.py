@@ -69,12 +69,13 @@ def test_outer_apostrophes_are_punctuation():
 def test_unicode_words_stay_whole_and_are_lowercased():
     assert tokenize("Café NAÏVE Über déjà-vu") == ["café", "naïve", "über", "déjà", "-", "vu"]
     assert tokenize("Фильм ОТЛИЧНЫЙ!") == ["фильм", "отличный", "!"]
+    # written without spaces: one token per character
     assert tokenize("映画 最高") == [
         "映",
         "画",
         "最",
         "高",
-    ]  # written without spaces: one token per character
+    ]
 
 
 def test_whitespace_and_empty_text_give_no_tokens():

@@ -103,9 +103,8 @@ def test_a_nan_loss_stops_naming_epoch_and_batch_and_keeps_the_last_good_checkpo
     state = second.resume(checkpoint, "fp")
     assert state is not None and len(state.history) == 1
     with torch.no_grad():
-        second.model.recurrent.embedding.weight[5] = float(
-            "nan"
-        )  # any batch holding token 5 now yields NaN
+        # any batch holding token 5 now yields NaN
+        second.model.recurrent.embedding.weight[5] = float("nan")
     with pytest.raises(PipelineError) as caught:
         second.fit(train, val, state, on_epoch=checkpointing(second, checkpoint))
     message = str(caught.value)
@@ -150,9 +149,8 @@ def test_gradient_clipping_bounds_the_update(config):
     for clip in (0.0, 1e-4):
         run = trainer(with_train(config, clip_grad_norm=clip, lr=1.0), epochs=1)
         before = [p.detach().clone() for p in run.model.recurrent.parameters()]
-        run.optimizer = torch.optim.SGD(
-            run.model.recurrent.parameters(), lr=1.0
-        )  # update = lr * grad: shows the clip
+        # update = lr * grad: shows the clip
+        run.optimizer = torch.optim.SGD(run.model.recurrent.parameters(), lr=1.0)
         run.train_epoch(train, 1)
         with torch.no_grad():
             steps[clip] = torch.sqrt(
@@ -210,9 +208,8 @@ def test_a_prior_pulls_the_regression_weights_toward_it_instead_of_toward_zero()
         gradient = C * features.T @ (1 / (1 + np.exp(-features @ weights)) - labels) + (
             weights - prior
         )
-        np.testing.assert_allclose(
-            gradient, 0.0, atol=1e-5
-        )  # the optimum of C*logloss + |w - prior|^2/2
+        # the optimum of C*logloss + |w - prior|^2/2
+        np.testing.assert_allclose(gradient, 0.0, atol=1e-5)
     assert (fits[1.5].weight - fits[0.0].weight).min() > 0.1, "every weight moves toward the prior"
     tiny = linear.fit(torch.from_numpy(features), labels, 1e-9, intercept=False, prior=1.5)
     np.testing.assert_allclose(tiny.weight.numpy(), 1.5, atol=1e-6)

@@ -95,9 +95,8 @@ def test_chinese_reviews_without_spaces_are_learned(tmp_path):
     result = dvc("repro", cwd=repo)
 
     vocabulary = json.loads((repo / "reports/vocab.json").read_text())
-    assert vocabulary["ngrams_kept"] > 100, (
-        vocabulary
-    )  # characters pair into n-grams; whole reviews would not
+    # characters pair into n-grams; whole reviews would not
+    assert vocabulary["ngrams_kept"] > 100, vocabulary
     accuracy = json.loads((repo / "metrics.json").read_text())["accuracy"]
     assert accuracy >= 0.8, f"test accuracy {accuracy} on 300 Chinese reviews: chance is 0.5"
     predictor = Predictor.load(repo / "models/model.pt")
@@ -161,9 +160,8 @@ def test_words_beside_unspaced_text_keep_their_tokens():
     assert tokenize("Café 最高 naïve") == ["café", "最", "高", "naïve"]
 
 
-PREVIOUS_TOKEN = re.compile(
-    r"[^\W_]+(?:['\u2019][^\W_]+)*|[^\w\s]|_"
-)  # what the tokenizer found before it cut scripts
+# what the tokenizer found before it cut scripts
+PREVIOUS_TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*|[^\w\s]|_")
 UNSPACED = re.compile(f"[{tokenizer.UNSPACED}]")
 
 
@@ -212,9 +210,8 @@ def test_a_column_of_ids_is_refused_with_the_thresholds_and_the_fixes():
 
 
 def test_reviews_that_share_only_punctuation_are_refused():
-    texts = [
-        f"{'abcdefgh'[n % 8]}{n}x{n * 31}!" for n in range(300)
-    ]  # one unknown run and a "!" each
+    # one unknown run and a "!" each
+    texts = [f"{'abcdefgh'[n % 8]}{n}x{n * 31}!" for n in range(300)]
     with pytest.raises(PipelineError, match="1 distinct tokens occur more than once"):
         learnability.check(counts_of(texts), "s.csv", "text")
 

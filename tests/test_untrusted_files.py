@@ -133,9 +133,8 @@ class Payload:
 
 def plant(path: Path, marker: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(
-        {"format": "rnn-sentiment/1", "model": Payload(marker)}, path
-    )  # torch.save pickles it
+    # torch.save pickles it
+    torch.save({"format": "rnn-sentiment/1", "model": Payload(marker)}, path)
     return path
 
 
