@@ -10,12 +10,13 @@ Rows, each with validation and test accuracy and the seconds it took:
   features: Wang & Manning's NBSVM as Mesnil et al. (2015) ran it.
 - the n-gram path alone, the recurrent path alone, and the two combined (the model `dvc repro`
   trains), all from one run of the train stage's own code, without MLflow.
-It also scores the short texts of SHORT_TEXTS after every epoch and at the end. No unlabelled
+It also scores the short texts of behaviour/imdb.yaml after every epoch and at the end. No unlabelled
 data and no pretrained embeddings anywhere. Test is scored once per row, at the end.
 """
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from param_overrides import load_with_overrides
 
 from rnn_sentiment.core import cli, paths
 from rnn_sentiment.core.errors import PipelineError
+from rnn_sentiment.evaluation import behaviour
 from rnn_sentiment.evaluation.metrics import classification_metrics
 from rnn_sentiment.model import runtime
 from rnn_sentiment.model.batching import Batcher
@@ -31,37 +33,23 @@ from rnn_sentiment.model.predictor import Predictor
 from rnn_sentiment.text import encoding, ngrams, tokenizer, vocab
 from rnn_sentiment.training import exact_fits, loop
 
-# Hand-written short texts (not IMDB), label 1 = positive: full reviews say little about how a
-# model treats three words.
-SHORT_TEXTS = {
-    "This is great!": 1,
-    "I hate it": 0,
-    "I love it": 1,
-    "I hated it": 0,
-    "This is terrible": 0,
-    "I loved it": 1,
-    "Awful movie": 0,
-    "Great film": 1,
-    "Worst movie ever": 0,
-    "Best movie ever": 1,
-    "Boring": 0,
-    "Brilliant": 1,
-    "A waste of time": 0,
-    "A masterpiece": 1,
-    "Terrible acting": 0,
-    "Wonderful performances": 1,
-    "I did not like it": 0,
-    "I enjoyed it": 1,
-    "Do not watch this": 0,
-    "You must see this": 1,
-}
+BEHAVIOUR_CASES = Path("behaviour/imdb.yaml")
+
+
+def short_texts() -> dict[str, int]:
+    """The hand-written short texts (not IMDB), label 1 = positive: the behaviour cases' `short`
+    capability, the one list the evaluate stage checks too."""
+    cases = behaviour.load_cases(BEHAVIOUR_CASES)
+    return {
+        case.text: int(case.expected == "positive") for case in cases if case.capability == "short"
+    }
 
 
 def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean((np.asarray(logits) > 0) == (np.asarray(labels) == 1)))
 
 
-def nbsvm_reference(reviews: pd.DataFrame) -> dict:
+def nbsvm_reference(reviews: pd.DataFrame, short_texts: dict[str, int]) -> dict:
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -96,7 +84,7 @@ def nbsvm_reference(reviews: pd.DataFrame) -> dict:
         )
         for s in ("val", "test")
     }
-    short_tokens = tokenizer.tokenize_series(pd.Series(list(SHORT_TEXTS))).tolist()
+    short_tokens = tokenizer.tokenize_series(pd.Series(list(short_texts))).tolist()
     short = model.decision_function(vectorizer.transform(short_tokens).multiply(ratios).tocsr())
     return {**scores, "seconds": time.perf_counter() - started, "short": short}
 
@@ -107,17 +95,19 @@ def all_logits(predictor: Predictor, split: encoding.EncodedSplit) -> np.ndarray
     return np.column_stack([scores.path_logits, scores.logits])
 
 
-def short_logits(predictor: Predictor) -> np.ndarray:
-    return all_logits(predictor, predictor.encode_texts(list(SHORT_TEXTS)))
+def short_logits(predictor: Predictor, short_texts: dict[str, int]) -> np.ndarray:
+    return all_logits(predictor, predictor.encode_texts(list(short_texts)))
 
 
-def report_short(when: str, logits: np.ndarray) -> None:
-    right = (logits > 0) == (np.array(list(SHORT_TEXTS.values()))[:, None] == 1)
+def report_short(when: str, logits: np.ndarray, short_texts: dict[str, int]) -> None:
+    right = (logits > 0) == (np.array(list(short_texts.values()))[:, None] == 1)
     names = (
         ["recurrent", "n-gram", "combined"] if logits.shape[1] == 3 else ["recurrent", "combined"]
     )
-    counts = ", ".join(f"{name} {int(right[:, i].sum())}/20" for i, name in enumerate(names))
-    hate = list(SHORT_TEXTS).index("I hate it")
+    counts = ", ".join(
+        f"{name} {int(right[:, i].sum())}/{len(right)}" for i, name in enumerate(names)
+    )
+    hate = list(short_texts).index("I hate it")
     print(
         f"{when}: short texts right: {counts}; 'I hate it' P(positive) {1 / (1 + np.exp(-logits[hate, -1])):.3f}",
         flush=True,
@@ -139,12 +129,13 @@ def main() -> None:
     ]
     if missing:
         raise PipelineError(f"{', '.join(missing)}: missing; run `dvc repro encode` first")
+    short = short_texts()
     runtime.configure_threads(config.train.threads)
     device = runtime.choose_device(config.train.device)
     rows = []
     if not args.skip_reference:
         reference = nbsvm_reference(
-            pd.read_parquet(paths.REVIEWS, columns=["text", "label", "split"])
+            pd.read_parquet(paths.REVIEWS, columns=["text", "label", "split"]), short
         )
         rows.append(
             (
@@ -187,7 +178,7 @@ def main() -> None:
     def on_epoch(result: loop.EpochResult, state: loop.TrainState) -> None:
         print(loop.describe(result), flush=True)
         scored.model.load_state_dict(trainer.classifier_state())
-        report_short(f"epoch {result.epoch}", short_logits(scored))
+        report_short(f"epoch {result.epoch}", short_logits(scored, short), short)
 
     started = time.perf_counter()
     trainer.fit(Batcher(splits["train"], device), splits["val"], state, on_epoch)
@@ -212,10 +203,10 @@ def main() -> None:
                 seconds[column],
             )
         )
-    report_short("best epoch", short_logits(predictor))
+    report_short("best epoch", short_logits(predictor, short), short)
     if not args.skip_reference:
-        right = int(np.sum((reference["short"] > 0) == (np.array(list(SHORT_TEXTS.values())) == 1)))
-        print(f"NBSVM-tri reference: short texts right {right}/20", flush=True)
+        right = int(np.sum((reference["short"] > 0) == (np.array(list(short.values())) == 1)))
+        print(f"NBSVM-tri reference: short texts right {right}/{len(short)}", flush=True)
     combined = classification_metrics(labels["test"], 1 / (1 + np.exp(-logits["test"][:, -1])))
     print(
         f"\nbest epoch {state.best_epoch} of {len(state.history)}, n-gram prior {state.ngram_prior:g} "
