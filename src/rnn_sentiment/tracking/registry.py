@@ -44,7 +44,7 @@ def judge(
     their_balanced = theirs.get("test/balanced_accuracy", float("nan"))
     blocks = []
     if b <= c:
-        blocks.append("not right on more of the reviews only one of the two gets right")
+        blocks.append("accuracy not higher")
     if p >= gate.promotion_level:
         blocks.append(f"not significant (p >= {gate.promotion_level:g})")
     if scores["roc_auc"] < their_roc_auc:
