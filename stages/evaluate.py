@@ -1,5 +1,7 @@
-"""Stage evaluate: score the best model once on the test split (each path alone too); log metrics,
-plots and the registry decision to the model's MLflow run; then write metrics.json and the plot files."""
+"""Stage evaluate: score the best model once on the test split (each path alone too), with 95 %
+intervals; compare it review by review with the champion where that was tested on the same reviews;
+log metrics, plots, predictions and the registry decision to the model's MLflow run; then write
+metrics.json, the per-review predictions and the plot files."""
 
 from pathlib import Path
 
@@ -8,12 +10,12 @@ import numpy as np
 import pandas as pd
 
 from rnn_sentiment.core import cli, files, params, paths
-from rnn_sentiment.evaluation import figures, metrics
+from rnn_sentiment.evaluation import figures, intervals, metrics, predictions
 from rnn_sentiment.model import runtime
 from rnn_sentiment.model.network import PATHS
 from rnn_sentiment.model.predictor import LABELS, Predictor
 from rnn_sentiment.text import encoding
-from rnn_sentiment.tracking import registry, store
+from rnn_sentiment.tracking import champion, registry, store
 
 WORST = 20
 
@@ -38,24 +40,25 @@ def main() -> None:
         for k, v in {
             **metrics.classification_metrics(labels, probabilities),
             **metrics.path_accuracies(labels, scored.path_logits, PATHS),
+            **intervals.bootstrap_intervals(labels, probabilities),
         }.items()
     }
+    digest = predictions.digest(texts, labels)
+    per_review = predictions.frame(labels, probabilities)
     tables = {
         paths.CONFUSION: metrics.confusion_rows(labels, probabilities, LABELS),
         paths.ROC: metrics.roc_curve(labels, probabilities),
         paths.PRECISION_RECALL: metrics.precision_recall_curve(labels, probabilities),
         paths.MISCLASSIFIED: misclassified(labels, probabilities, texts),
+        paths.PREDICTIONS: per_review,
     }
+    name, alias = config.mlflow.registered_model, config.mlflow.alias
     with store.tracked("logging the evaluation"), mlflow.start_run(run_id=run["run_id"]):
+        comparison = champion.against_champion(name, alias, digest, per_review)
         log_evaluation(scores, tables)
-        mlflow.set_tags(
-            registry.register_and_promote(
-                run["model_uri"],
-                config.mlflow.registered_model,
-                config.mlflow.alias,
-                scores["roc_auc"],
-            )
-        )
+        champion.record(digest, per_review, comparison)
+        verdict = registry.judge(scores, {}, comparison, config.evaluate)
+        mlflow.set_tags(registry.register_and_promote(run["model_uri"], name, alias, verdict))
     for path, frame in tables.items():
         write_csv(frame, path)
     files.write_json(paths.METRICS, scores)

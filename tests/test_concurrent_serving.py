@@ -42,7 +42,9 @@ def register_tiny_champion(root) -> str:
         )
         with mlflow.start_run(experiment_id=experiment):
             logged = logged_models.log_model(write_tiny_bundle(root / "model.pt"))
-        registry.register_and_promote(logged.model_uri, "imdb-rnn", "champion", 0.5)
+        registry.register_and_promote(
+            logged.model_uri, "imdb-rnn", "champion", registry.Verdict(True, "a tiny model", None)
+        )
     finally:
         mlflow.set_tracking_uri(previous)
     return uri

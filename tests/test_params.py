@@ -81,6 +81,7 @@ BAD = [
     ("model.dropout", lambda c: _set(c, "model.dropout", 0.99)),
     ("encode.truncate", lambda c: _set(c, "encode.truncate", "middle")),
     ("mlflow.experiment", lambda c: _set(c, "mlflow.experiment", "  ")),
+    ("evaluate.behaviour_cases", lambda c: _set(c, "evaluate.behaviour_cases", "")),
     ("model", lambda c: c.__setitem__("model", None)),
     ("seed", lambda c: c.__setitem__("seed", -1)),
 ]

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import dvc, run, update_params
@@ -31,8 +32,20 @@ def test_repro_writes_metrics(trained_project):
         "loss",
         "recurrent_accuracy",
         "ngram_accuracy",
+        "accuracy_ci_low",
+        "accuracy_ci_high",
+        "roc_auc_ci_low",
+        "roc_auc_ci_high",
     }
     assert metrics["accuracy"] > 0.8, "the synthetic reviews carry clear cue words"
+    for name in ("accuracy", "roc_auc"):
+        assert metrics[f"{name}_ci_low"] <= metrics[name] <= metrics[f"{name}_ci_high"]
+    predicted = pd.read_csv(trained_project / "reports/predictions.csv")
+    assert list(predicted.columns) == ["id", "label", "probability"]
+    assert predicted["id"].tolist() == list(range(len(predicted)))
+    assert np.mean((predicted["probability"] >= 0.5) == predicted["label"]) == pytest.approx(
+        metrics["accuracy"], abs=1e-6
+    )
     for name in ("confusion.csv", "roc.csv", "precision_recall.csv", "history.csv"):
         assert (trained_project / "reports/plots" / name).stat().st_size > 0
     assert (trained_project / "reports/misclassified.csv").exists()
@@ -184,17 +197,21 @@ def test_param_changes_rerun_the_stages_that_read_them_and_the_champion_is_the_b
 
     mlflow.set_tracking_uri(f"sqlite:///{trained_copy / 'mlflow.db'}")
     client = MlflowClient()
-    versions = client.search_model_versions("name = 'imdb-rnn'")
+    versions = sorted(
+        client.search_model_versions("name = 'imdb-rnn'"), key=lambda v: int(v.version)
+    )
     assert len(versions) == 2
-    roc_auc = {v.version: client.get_run(v.run_id).data.metrics["test/roc_auc"] for v in versions}
+    first, second = (client.get_run(v.run_id) for v in versions)
+    assert first.data.tags["registry.promoted"] == "true"
+    assert "no previous holder" in first.data.tags["registry.decision"]
+    # the same test reviews: the second is judged against the first, review by review
+    assert first.data.tags["evaluation.test_digest"] == second.data.tags["evaluation.test_digest"]
+    p_value = float(second.data.tags["registry.p_value"])
+    assert second.data.metrics["champion/mcnemar_p"] == pytest.approx(p_value)
+    assert f"p={p_value:.3g}" in second.data.tags["registry.decision"]
     champion = client.get_model_version_by_alias("imdb-rnn", "champion").version
-    assert roc_auc[champion] == max(roc_auc.values())
-    for v in versions:
-        tags = client.get_run(v.run_id).data.tags
-        assert (
-            tags["registry.promoted"] in ("true", "false")
-            and "@champion" in tags["registry.decision"]
-        )
+    promoted = second.data.tags["registry.promoted"] == "true"
+    assert champion == versions[1 if promoted else 0].version
 
     result = run(
         [
@@ -208,6 +225,9 @@ def test_param_changes_rerun_the_stages_that_read_them_and_the_champion_is_the_b
         cwd=trained_copy,
     )
     assert result.stdout.startswith("positive\t")
+    assert f"models:/imdb-rnn@champion is version {champion}: version {champion} became" in (
+        result.stderr
+    )
 
 
 @pytest.fixture(scope="module")

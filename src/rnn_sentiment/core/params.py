@@ -89,6 +89,12 @@ class MlflowParams(_Section):
     alias: NonEmpty
 
 
+class EvaluateParams(_Section):
+    promotion_level: Annotated[float, Field(gt=0.0, le=1.0)]
+    behaviour_cases: NonEmpty
+    behaviour_margin: Annotated[float, Field(ge=0.0, le=1.0)]
+
+
 class Params(_Section):
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)]
     data: DataParams
@@ -98,6 +104,7 @@ class Params(_Section):
     model: ModelParams
     train: TrainParams
     mlflow: MlflowParams
+    evaluate: EvaluateParams
 
 
 def _message(error: dict) -> str:

@@ -25,4 +25,5 @@ CONFUSION = REPORTS / "plots/confusion.csv"
 ROC = REPORTS / "plots/roc.csv"
 PRECISION_RECALL = REPORTS / "plots/precision_recall.csv"
 MISCLASSIFIED = REPORTS / "misclassified.csv"
+PREDICTIONS = REPORTS / "predictions.csv"
 METRICS = Path("metrics.json")

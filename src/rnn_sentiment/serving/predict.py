@@ -1,7 +1,8 @@
 """Command line prediction: ``rnn-sentiment-predict "This is great!" "I hate it"``.
 
 Texts come from arguments, from ``--file`` (one review per line) or from stdin. The model is
-``models/model.pt`` by default, or any MLflow model URI such as ``models:/imdb-rnn@champion``.
+``models/model.pt`` by default, or any MLflow model URI such as ``models:/imdb-rnn@champion``; for
+``models:/NAME@ALIAS``, stderr says which version that is and why it holds the alias.
 """
 
 import argparse
@@ -77,7 +78,7 @@ def load_model(uri: str) -> Callable[[list[str]], np.ndarray]:
         return predictor.predict_proba
     import mlflow
 
-    from rnn_sentiment.tracking import store
+    from rnn_sentiment.tracking import registry, store
 
     store.client_defaults()
     mlflow.set_tracking_uri(store.tracking_uri())
@@ -85,6 +86,9 @@ def load_model(uri: str) -> Callable[[list[str]], np.ndarray]:
         model = mlflow.pyfunc.load_model(uri)
     except Exception as error:
         raise _registry_error(uri, error) from None
+    decision = registry.alias_decision(uri)
+    if decision:
+        print(decision, file=sys.stderr)
     return lambda texts: model.predict(pd.DataFrame({"text": texts}))["probability"].to_numpy()
 
 
