@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn import metrics
 
 from conftest import PROJECT
 from rnn_sentiment.core.errors import PipelineError
@@ -33,9 +34,9 @@ def history(epochs: int, start: float) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "epoch": epoch,
-            "train_loss": 0.7 / epoch,
+            "train_loss": (1.4 - start) / epoch,
             "train_accuracy": start + 0.01 * epoch,
-            "val_loss": 0.6 / epoch,
+            "val_loss": (1.3 - start) / epoch,
             "val_accuracy": start + 0.02 * epoch,
         }
     )
@@ -246,7 +247,8 @@ def test_bad_files_are_refused_naming_revision_and_file(path, text, message):
 def write_run(repo, frame: pd.DataFrame, epochs: int, rates: dict) -> None:
     (repo / "reports/plots").mkdir(parents=True, exist_ok=True)
     accuracy = float(((frame["probability"] >= 0.5) == (frame["label"] == 1)).mean())
-    (repo / "metrics.json").write_text(json.dumps({"accuracy": accuracy, "roc_auc": 0.9}))
+    roc_auc = metrics.roc_auc_score(frame["label"], frame["probability"])
+    (repo / "metrics.json").write_text(json.dumps({"accuracy": accuracy, "roc_auc": roc_auc}))
     frame.to_csv(repo / "reports/predictions.csv", index=False)
     history(epochs, accuracy - 0.1).to_csv(repo / "reports/plots/history.csv", index=False)
     behaviour(rates).to_csv(repo / "reports/behaviour.csv", index=False)
