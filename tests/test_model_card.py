@@ -3,11 +3,12 @@ sentence when an optional fact is missing, never "None"."""
 
 import re
 
+import numpy as np
 import pytest
 import yaml
 
 from conftest import PROJECT
-from rnn_sentiment.evaluation import model_card
+from rnn_sentiment.evaluation import model_card, paired
 
 SECTIONS = [
     "Intended use",
@@ -150,3 +151,15 @@ def test_the_card_is_plain_markdown_whose_tables_keep_their_columns():
         widths = {len(re.split(r"(?<!\\)\|", row)) for row in rows}
         assert len(widths) == 1, table
         assert re.fullmatch(r"\|(-+:?\|)+", rows[1]), rows[1]
+
+
+def test_the_champion_facts_are_what_paired_compare_gives():
+    labels = np.arange(200) % 2
+    candidate = np.where(labels == 1, 0.8, 0.2)
+    champion = np.where(np.arange(200) < 20, 1 - candidate, candidate)  # wrong on the first 20
+    facts = full_facts()
+    facts["champion"] = {"version": 3, **paired.compare(labels, candidate, champion).as_metrics()}
+    champion_section = section(model_card.render(facts), "Comparison with the champion")
+    assert "| accuracy | +0.1000 |" in champion_section
+    assert "only this model gets right: 20; only the champion: 0" in champion_section
+    assert f"p = {2 * 0.5**20:.1e}" in champion_section
