@@ -141,7 +141,7 @@ def summary(base: Revision, change: Revision) -> str:
     """The whole summary: one markdown string ending in a newline."""
     parts = [
         "### What the change is worth (tools/pr_summary.py)",
-        f"Base `{base.name}`, change `{change.name}`: the same pipeline on the same sample.",
+        f"Base `{base.name}` against change `{change.name}`, each a run of the pipeline.",
         scores_table(base, change),
         paired_section(base, change),
         behaviour_section(base, change),
