@@ -41,3 +41,4 @@ def test_the_workflow_runs_the_tests_and_the_pipeline_sample_with_the_repos_own_
     for diff in ("dvc params diff ci-base ci-head --md", "dvc metrics diff ci-base ci-head --md"):
         assert diff in commands["pipeline"]
     assert "GITHUB_STEP_SUMMARY" in commands["pipeline"]
+    assert "python -m tools.pr_summary ci-base ci-head" in commands["pipeline"]
