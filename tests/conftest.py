@@ -122,7 +122,7 @@ def make_project(root: Path, params: dict | None = None, tarball: bool = True) -
     repo.mkdir()
     for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"):
         shutil.copy(PROJECT / name, repo / name)
-    for folder in ("stages", "src"):
+    for folder in ("stages", "src", "behaviour"):
         shutil.copytree(
             PROJECT / folder,
             repo / folder,

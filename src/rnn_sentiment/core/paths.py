@@ -26,4 +26,6 @@ ROC = REPORTS / "plots/roc.csv"
 PRECISION_RECALL = REPORTS / "plots/precision_recall.csv"
 MISCLASSIFIED = REPORTS / "misclassified.csv"
 PREDICTIONS = REPORTS / "predictions.csv"
+BEHAVIOUR = REPORTS / "behaviour.csv"
+MODEL_CARD = REPORTS / "model_card.md"
 METRICS = Path("metrics.json")

@@ -21,9 +21,8 @@ PREDICTIONS_ARTIFACT = "evaluation/predictions.csv"
 class Champion:
     version: str
     run_id: str
-    metrics: dict[
-        str, float
-    ]  # its run's latest values: test/roc_auc, test/behaviour_<capability>, ...
+    # its run's latest values: test/roc_auc, test/behaviour_<capability>, ...
+    metrics: dict[str, float]
     digest: str | None
 
 

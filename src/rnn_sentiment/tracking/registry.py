@@ -92,6 +92,11 @@ def register_and_promote(model_uri: str, name: str, alias: str, verdict: Verdict
     return tags
 
 
+def describe(name: str, version: str, card: str) -> None:
+    """The model card as the version's description: the MLflow UI shows it on the version's page."""
+    MlflowClient().update_model_version(name, version, description=card)
+
+
 def alias_decision(uri: str) -> str | None:
     """For ``models:/NAME@ALIAS``, one line: the version it resolves to and its promotion
     decision; None for any other URI or an alias that does not resolve."""
