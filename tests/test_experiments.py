@@ -7,11 +7,15 @@ and `dvc plots diff`.
 
 import hashlib
 import json
+import os
+import re
+import sys
 import time
 
 import pytest
 
-from conftest import dvc, generator, make_project, run
+from conftest import PROJECT, dvc, generator, make_project, run
+from mermaid import check_xychart, mermaid_blocks
 
 pytestmark = pytest.mark.slow
 
@@ -146,7 +150,7 @@ def test_queued_experiments_log_into_the_projects_own_store_and_read_own_data_in
 
 def test_workspace_experiment_compares_with_metrics_and_plots_diff(repo, tmp_path):
     baseline = json.loads((repo / "metrics.json").read_text())
-    dvc("exp", "run", "-S", "train.epochs=1", "-S", "train.lr=0.002", cwd=repo)
+    dvc("exp", "run", "-n", "one-epoch", "-S", "train.epochs=1", "-S", "train.lr=0.002", cwd=repo)
     assert json.loads((repo / "reports/train.json").read_text())["epochs_run"] == 1
 
     diff = json.loads(dvc("metrics", "diff", "--all", "--json", cwd=repo).stdout)
@@ -170,3 +174,17 @@ def test_workspace_experiment_compares_with_metrics_and_plots_diff(repo, tmp_pat
     dvc("plots", "show", "-o", str(out), cwd=repo)
     page = (out / "index.html").read_text()
     assert all(title in page for title in titles)
+
+    # the pull request's job summary, from the committed baseline and the experiment
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT), str(PROJECT / "src")])}
+    summary = run([sys.executable, "-m", "tools.pr_summary", "HEAD", "one-epoch"], repo, env=env)
+    text = summary.stdout
+    change = json.loads((repo / "metrics.json").read_text())
+    for side in (baseline, change):
+        assert (
+            f"{side['accuracy_ci_low']:.4f}" in text and f"{side['accuracy_ci_high']:.4f}" in text
+        )
+    assert re.search(r"McNemar's exact p = \S+,", text), "the paired test on the same test reviews"
+    assert "| negation |" in text, "behaviour pass rates side by side"
+    blocks = mermaid_blocks(text)
+    assert blocks and all(check_xychart(block) for block in blocks)

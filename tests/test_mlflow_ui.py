@@ -190,3 +190,13 @@ def test_the_run_page_tells_the_story(experiment, ui, browser, tmp_path):
     )
     time.sleep(1)  # the curves' last frame
     screenshot(browser, "mlflow-metrics.png", tmp_path)
+
+    # the model card is the registered version's description, on the version's page
+    card = (repo / "reports/model_card.md").read_text()
+    browser.get(f"{ui}/#/models/imdb-rnn/versions/1")
+    version_page = page_text(
+        browser, "Model card: imdb-rnn, version 1", "Intended use", "Known limits"
+    )
+    assert "<table" in browser.page_source and "negation" in version_page, "rendered, not raw"
+    assert "## Intended use" not in version_page
+    assert card.startswith("# Model card: imdb-rnn, version 1")

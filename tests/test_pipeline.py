@@ -22,6 +22,13 @@ def ran_stages(output: str) -> list[str]:
 
 def test_repro_writes_metrics(trained_project):
     metrics = json.loads((trained_project / "metrics.json").read_text())
+    behaviour = pd.read_csv(trained_project / "reports/behaviour.csv")
+    capabilities = list(dict.fromkeys(behaviour["capability"]))
+    assert len(capabilities) >= 5, "every capability of behaviour/imdb.yaml is checked"
+    for capability in capabilities:
+        assert metrics.pop(f"behaviour_{capability}") == pytest.approx(
+            behaviour.loc[behaviour["capability"] == capability, "passed"].mean(), abs=1e-6
+        )
     assert set(metrics) == {
         "accuracy",
         "balanced_accuracy",
@@ -49,6 +56,9 @@ def test_repro_writes_metrics(trained_project):
     for name in ("confusion.csv", "roc.csv", "precision_recall.csv", "history.csv"):
         assert (trained_project / "reports/plots" / name).stat().st_size > 0
     assert (trained_project / "reports/misclassified.csv").exists()
+    card = (trained_project / "reports/model_card.md").read_text()
+    assert f"{metrics['accuracy']:.4f}" in card and f"{metrics['accuracy_ci_low']:.4f}" in card
+    assert "## Intended use" in card and "negation" in card
     assert not (trained_project / "models/checkpoint.pt").exists(), (
         "resume state is removed after success"
     )

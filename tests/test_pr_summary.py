@@ -13,11 +13,10 @@ import pytest
 from sklearn import metrics
 
 from conftest import PROJECT
+from mermaid import check_xychart, mermaid_blocks
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.evaluation import intervals, paired
 from tools import pr_summary
-
-NUMBER = r"-?\d+(?:\.\d+)?"
 
 
 def predictions(seed: int, n: int = 400, skill: float = 1.5) -> pd.DataFrame:
@@ -68,36 +67,6 @@ def revision(name: str, frame: pd.DataFrame | None, **parts) -> pr_summary.Revis
         }
     metrics.update(parts.pop("metrics", {}))
     return pr_summary.Revision(name, metrics, frame, **parts)
-
-
-def mermaid_blocks(markdown: str) -> list[str]:
-    return re.findall(r"```mermaid\n(.*?)\n```", markdown, re.S)
-
-
-def check_xychart(block: str) -> list[list[float]]:
-    """The xychart-beta grammar's structure: header, title, x-axis labels, y-axis range, then bar
-    and line series of numbers only, each as long as the x-axis, inside the y range."""
-    lines = [line.strip() for line in block.splitlines()]
-    assert lines[0] == "xychart-beta"
-    assert re.fullmatch(r'title "[^"]+"', lines[1]), lines[1]
-    x_axis = re.fullmatch(r'x-axis(?: "[^"]+")? \[([^\]]+)\]', lines[2])
-    assert x_axis, lines[2]
-    labels = [label.strip() for label in x_axis.group(1).split(",")]
-    y_axis = re.fullmatch(rf'y-axis(?: "[^"]+")? ({NUMBER}) --> ({NUMBER})', lines[3])
-    assert y_axis, lines[3]
-    low, high = float(y_axis.group(1)), float(y_axis.group(2))
-    assert low < high
-    series = []
-    for line in lines[4:]:
-        match = re.fullmatch(r"(?:bar|line) \[([^\]]+)\]", line)
-        assert match, line
-        values = [value.strip() for value in match.group(1).split(",")]
-        assert all(re.fullmatch(NUMBER, value) for value in values), line
-        assert len(values) == len(labels), (line, labels)
-        assert all(low <= float(value) <= high for value in values)
-        series.append([float(value) for value in values])
-    assert series, "a chart without a series"
-    return series
 
 
 def test_identical_predictions_differ_by_nothing_and_p_is_one():
