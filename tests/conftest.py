@@ -156,11 +156,12 @@ def one_thread():
 
 
 @pytest.fixture(autouse=True)
-def no_inherited_tracking_uri(monkeypatch):
+def no_inherited_tracking_uri():
     """`mlflow.set_tracking_uri` also sets MLFLOW_TRACKING_URI in os.environ, which every later
     subprocess inherits: a stage started by the next test, or by a module's fixture set up before
-    it, would log to another test's store. So it is removed before each test and after it."""
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    it, would log to another test's store. So it is removed before each test and after it (not by
+    monkeypatch, whose undo would put back a URI that a fixture set before the test)."""
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
     yield
     os.environ.pop("MLFLOW_TRACKING_URI", None)
 

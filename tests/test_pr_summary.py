@@ -163,6 +163,13 @@ def test_curves_of_the_same_epochs_share_a_chart_that_parses():
     assert check_xychart(blocks[1])[0] == [0.6, 0.3, 0.2]
 
 
+def test_a_flat_curve_near_zero_still_spans_a_printed_range():
+    chart = pr_summary.xychart(
+        "Validation loss per epoch", pd.Series([1]), [("line", pd.Series([3e-5]))]
+    )
+    assert check_xychart(chart) == [[0.0]]
+
+
 def test_curves_of_other_epochs_get_a_chart_each_and_one_epoch_still_parses():
     text = pr_summary.summary(
         revision("b", None, history=history(1, 0.7)), revision("c", None, history=history(4, 0.8))

@@ -294,7 +294,8 @@ def xychart(title: str, epochs: pd.Series, series: list[tuple[str, pd.Series]]) 
     """A Mermaid xychart-beta chart: one bar or line per series, over the epochs."""
     values = np.concatenate([s.to_numpy(dtype=float) for _, s in series])
     low, high = float(values.min()), float(values.max())
-    pad = (high - low) * 0.1 or abs(high) * 0.1 or 0.1
+    # at least 0.01 each side: a flat or tiny curve (a loss near 0) still spans a printed range
+    pad = max((high - low) * 0.1, 0.01)
     lines = [
         "xychart-beta",
         f'    title "{title.replace(chr(34), chr(39))}"',
