@@ -102,17 +102,24 @@ def end_of_epoch(trainer: loop.Trainer, result: EpochResult, state: TrainState) 
 
 def log_outputs(
     config: params.Params, job: training_job.Job, bundle: Path, history: pd.DataFrame, summary: dict
-) -> tuple[str, str]:
-    """Step 2: the summary, the curves and both MLflow models; returns the two model URIs."""
+) -> tuple[str, str | None]:
+    """Step 2: the summary, the curves and the MLflow models; returns their URIs (the network's
+    None unless mlflow.log_network)."""
     training_log.log_summary(summary, job.fitted())
     mlflow.log_figure(figures.history(history), "plots/training_curves.png")
     logged = logged_models.log_model(bundle)
+    if not config.mlflow.log_network:
+        return logged.model_uri, None
     network = logged_models.log_network(job.model, paths.VOCAB, paths.NGRAMS, config.encode.max_len)
     return logged.model_uri, network.model_uri
 
 
 def write_outputs(
-    bundle: Path, history: pd.DataFrame, summary: dict, experiment_id: str, uris: tuple[str, str]
+    bundle: Path,
+    history: pd.DataFrame,
+    summary: dict,
+    experiment_id: str,
+    uris: tuple[str, str | None],
 ) -> None:
     """Step 3, once MLflow holds the run: models/, the per-epoch history and reports/train.json
     (a column of `dvc exp show`)."""

@@ -27,10 +27,12 @@ write_imdb_tarball = generator.write_tarball
 
 SMALL_PARAMS = {
     "data": {"url": ""},
+    # torch.export of the network takes half the train stage's time here; the browser test's
+    # project logs it.
+    "mlflow": {"log_network": False},
     "vocab": {"min_freq": 1, "max_size": 1000},
-    "encode": {
-        "max_len": 32
-    },  # torch.export unrolls the GRU over max_len when train logs the network
+    # 16 tokens, head and tail, still hold a review's closing cue.
+    "encode": {"max_len": 16},
     "model": {"embed_dim": 16, "hidden_dim": 16, "dropout": 0.3},
     # ~15 steps per epoch: an average over ~300 steps (the default decay) would hardly leave the start.
     "train": {
@@ -144,6 +146,12 @@ def make_project(root: Path, params: dict | None = None, tarball: bool = True) -
         (repo / "data/raw/imdb").mkdir(parents=True)
         write_imdb_tarball(repo / "data/raw/imdb/aclImdb_v1.tar.gz")
     return repo
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """`-n auto`: one worker more than the CPU cores, at least 3. The slow tests spend much of
+    their time waiting on the processes they start (stages, servers, a browser)."""
+    return max(3, (os.cpu_count() or 1) + 1)
 
 
 @pytest.fixture(autouse=True, scope="session")

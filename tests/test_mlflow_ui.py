@@ -42,7 +42,11 @@ def experiment(tmp_path_factory):
     tarball = write_imdb_tarball(root / "copy" / "aclImdb_v1.tar.gz")
     repo = make_project(
         root,
-        {"data": {"source": str(tarball)}, "train": {"epochs": 3, "patience": 3}},
+        {
+            "data": {"source": str(tarball)},
+            "train": {"epochs": 3, "patience": 3},
+            "mlflow": {"log_network": True},
+        },
         tarball=False,
     )
     dvc("exp", "run", "-n", "baseline-gru", cwd=repo)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import dvc, make_project, update_params
+from conftest import dvc, update_params
 from rnn_sentiment.core import params
 from rnn_sentiment.evaluation.metrics import path_accuracies
 from rnn_sentiment.model.network import PATHS, SentimentClassifier
@@ -69,12 +69,13 @@ def test_path_accuracies_name_only_the_paths_present():
 
 
 @pytest.mark.slow
-def test_metrics_json_and_mlflow_hold_each_paths_accuracy_and_no_ngram_one_when_it_is_off(tmp_path):
+def test_metrics_json_and_mlflow_hold_each_paths_accuracy_and_no_ngram_one_when_it_is_off(
+    trained_copy,
+):
     import mlflow
     from mlflow import MlflowClient
 
-    repo = make_project(tmp_path)
-    dvc("repro", cwd=repo)
+    repo = trained_copy
     shown = json.loads(dvc("metrics", "show", "--json", cwd=repo).stdout)
     both = shown[""]["data"]["metrics.json"]["data"]
     assert {"accuracy", "recurrent_accuracy", "ngram_accuracy"} <= set(both)

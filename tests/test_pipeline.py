@@ -303,18 +303,30 @@ def test_the_served_model_scores_the_text_column_and_refuses_what_is_not_text(py
 
 
 def test_network_is_logged_with_mlflow_pytorch_as_pt2_with_the_vocabulary_beside_it(
-    trained_project,
+    trained_project, tmp_path
 ):
+    """The train stage's own call, on the trained model, into a store of the test's (the shared
+    project runs with mlflow.log_network off; the browser test's run logs it through the stage)."""
     import mlflow
     import mlflow.pytorch
     import torch
     from mlflow.models import Model
 
     from rnn_sentiment.model.predictor import Predictor
+    from rnn_sentiment.tracking import logged_models
 
-    mlflow.set_tracking_uri(f"sqlite:///{trained_project / 'mlflow.db'}")
-    info = json.loads((trained_project / "models/mlflow_run.json").read_text())
-    local = mlflow.artifacts.download_artifacts(info["network_uri"])
+    assert (
+        json.loads((trained_project / "models/mlflow_run.json").read_text())["network_uri"] is None
+    )
+    predictor = Predictor.load(trained_project / "models/model.pt")
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = mlflow.create_experiment("network", artifact_location=str(tmp_path / "artifacts"))
+    vocab = trained_project / "data/vocab"
+    with mlflow.start_run(experiment_id=experiment):
+        uri = logged_models.log_network(
+            predictor.model, vocab / "vocab.tsv", vocab / "ngrams.tsv", predictor.encode.max_len
+        ).model_uri
+    local = mlflow.artifacts.download_artifacts(uri)
     meta = Model.load(local)
     assert "pytorch" in meta.flavors
     assert list(Path(local).rglob("model.pt2")) and not list(Path(local).rglob("model.pth")), (
@@ -331,8 +343,7 @@ def test_network_is_logged_with_mlflow_pytorch_as_pt2_with_the_vocabulary_beside
         shipped = next(Path(local).rglob(table))
         assert shipped.read_bytes() == (trained_project / "data/vocab" / table).read_bytes()
 
-    network = mlflow.pytorch.load_model(info["network_uri"])
-    predictor = Predictor.load(trained_project / "models/model.pt")
+    network = mlflow.pytorch.load_model(uri)
     encoded = predictor.encode_texts(
         ["A wonderful, superb film!", "Awful and boring.", "ok", "a b c d e f"]
     )

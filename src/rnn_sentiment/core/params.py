@@ -87,6 +87,7 @@ class MlflowParams(_Section):
     experiment: NonEmpty
     registered_model: NonEmpty
     alias: NonEmpty
+    log_network: bool
 
 
 class EvaluateParams(_Section):

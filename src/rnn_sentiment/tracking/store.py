@@ -177,7 +177,7 @@ def log_inputs(stage: str, tagged: list[Path], listed: list[Path]) -> dict[str, 
 
 
 def write_run_info(
-    path: Path, run_id: str, experiment_id: str, model_uri: str, network_uri: str
+    path: Path, run_id: str, experiment_id: str, model_uri: str, network_uri: str | None
 ) -> None:
     write_json(
         path,
