@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from filelock import FileLock
 
 # the generator a user runs for an offline smoke run
 from tools import generate_reviews as generator
@@ -148,6 +149,13 @@ def make_project(root: Path, params: dict | None = None, tarball: bool = True) -
     return repo
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with slow tests first, so that the workers start the longest files first and none is
+    left running one alone at the end (xdist hands out files in this order)."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
+
+
 def pytest_xdist_auto_num_workers(config) -> int:
     """`-n auto`: one worker more than the CPU cores, at least 3. The slow tests spend much of
     their time waiting on the processes they start (stages, servers, a browser)."""
@@ -180,13 +188,22 @@ def project(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained_project(tmp_path_factory) -> Path:
-    """One small project with `dvc repro` already run, shared by the whole session: tests only read
-    it; one that edits or reruns a project works on ``trained_copy``."""
-    os.environ.pop("MLFLOW_TRACKING_URI", None)
-    repo = make_project(tmp_path_factory.mktemp("trained"))
-    dvc("repro", cwd=repo)
-    return repo
+def trained_project(tmp_path_factory, worker_id) -> Path:
+    """One small project with `dvc repro` already run, shared by the whole run, its xdist workers
+    included (the first to need it builds it under a file lock; the others wait and reuse it):
+    tests only read it; one that edits or reruns a project works on ``trained_copy``."""
+    root = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        root = root.parent  # the workers' base folders share this parent
+    folder = root / "trained"
+    with FileLock(root / "trained.lock"):
+        if not (folder / "built").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+            dvc("repro", cwd=make_project(folder))
+            (folder / "built").touch()
+    return folder / "project"
 
 
 @pytest.fixture

@@ -19,7 +19,15 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import PROJECT, SMALL_PARAMS, dvc, make_project, update_params
+from conftest import (
+    PROJECT,
+    SMALL_PARAMS,
+    dvc,
+    make_project,
+    run_stage,
+    stage_folder,
+    update_params,
+)
 from helpers import tokenize
 from rnn_sentiment.core import cli, params
 from rnn_sentiment.core.errors import PipelineError
@@ -333,3 +341,26 @@ def test_a_warning_is_one_line_on_stderr_and_a_tag_of_the_run(tmp_path, capsys):
     assert capsys.readouterr().err == "warning: the model predicts no better than a guess\n"
     tags = mlflow.get_run(run.info.run_id).data.tags
     assert tags["warning.chance_level"] == "the model predicts no better than a guess"
+
+
+@pytest.mark.slow
+def test_the_train_stage_warns_when_its_model_learned_nothing(tmp_path):
+    """Every review the same text, half of them positive: the stages run in-process to the end, and
+    the train stage says in one line on stderr, and in a tag of its run, that the model guesses."""
+    folder = stage_folder(tmp_path / "project", {"data": {"source": "own.csv"}})
+    labels = ["pos", "neg"] * 100
+    write_table(
+        folder / "own.csv",
+        ["a film with a plot, some actors, two songs, one score and a long ending"] * 200,
+        labels,
+    )
+    for stage in ("ingest", "prepare_vocab", "encode"):
+        assert run_stage(stage, folder)[0] == 0, stage
+
+    code, stderr = run_stage("train", folder)
+
+    assert code == 0, stderr
+    [line] = [line for line in stderr.splitlines() if "chance level" in line]
+    assert line.startswith("warning: the best validation ROC AUC, 0.5000 at epoch 1"), line
+    run_id = json.loads((folder / "reports/train.json").read_text())["mlflow_run_id"]
+    assert mlflow_tags(folder, run_id)["warning.chance_level"] == line.removeprefix("warning: ")
