@@ -16,7 +16,12 @@ import pytest
 from conftest import dvc, make_project, write_imdb_tarball
 
 pytestmark = pytest.mark.slow
-LONGER_TRAIN = {"model": {"embed_dim": 48, "hidden_dim": 48}, "train": {"epochs": 6, "patience": 6}}
+# train runs on well after its first checkpoint (16 s more idle), so the second `dvc exp run`,
+# started then, ends its own retries for the lock (about 3 s) while the first still holds it
+LONGER_TRAIN = {
+    "model": {"embed_dim": 48, "hidden_dim": 48},
+    "train": {"epochs": 100, "patience": 100},
+}
 
 
 def test_a_second_exp_run_during_a_stage_is_refused_and_the_first_is_recorded(tmp_path):
@@ -39,6 +44,7 @@ def test_a_second_exp_run_during_a_stage_is_refused_and_the_first_is_recorded(tm
         time.sleep(0.05)
 
     second = dvc("exp", "run", "-n", "second", cwd=repo, check=False)
+    assert first.poll() is None, "the first run ended before the second gave up: lengthen its train"
     output, _ = first.communicate(timeout=600)
 
     assert first.returncode == 0, output
