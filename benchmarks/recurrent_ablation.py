@@ -1,0 +1,209 @@
+"""Recurrent-path variants side by side: one process, the same splits, one n-gram path fitted once,
+each variant's recurrent path trained from the same initial weights and combined with it on
+validation by the pipeline's combiner, as the train stage does after every epoch; each variant's
+best epoch (validation ROC AUC) is scored once on test.
+
+A variant is a name and ``train.*`` overrides (``--variant "batch 128: train.batch_size=128
+train.lr=0.003"``), plus one switch of this script, ``residual``: the recurrent path's loss is
+taken on its logit plus the n-gram path's logit for each training review as a fixed offset, so it
+learns the residual (what the n-gram path gets wrong). Those offsets are out-of-fold (the n-gram
+path refitted on 4/5 of the training split, NB ratios included, with the prior and C chosen on
+validation, scores the other fifth): in-sample, the n-gram path is near-certain on every training
+review and would leave nothing to learn.
+
+    python benchmarks/recurrent_ablation.py --set train.epochs=3 \
+        --variant "as today:" "residual: residual" "batch 128: train.batch_size=128 train.lr=0.003"
+
+Run after `dvc repro encode`; each variant takes its epochs' time (about 2 minutes an epoch on full
+IMDB, 2-core CPU).
+"""
+
+import argparse
+import copy
+import time
+
+import numpy as np
+import torch
+from compare_models import accuracy, all_logits
+from param_overrides import load_with_overrides
+
+from rnn_sentiment.core import cli, paths
+from rnn_sentiment.core.errors import PipelineError
+from rnn_sentiment.model import runtime
+from rnn_sentiment.model.batching import Batcher
+from rnn_sentiment.model.network import SentimentClassifier
+from rnn_sentiment.model.predictor import Predictor
+from rnn_sentiment.text import encoding, ngrams, vocab
+from rnn_sentiment.text.encoding import EncodedSplit
+from rnn_sentiment.training import exact_fits, linear, loop
+
+FOLDS = 5
+
+
+def subset(split: EncodedSplit, rows: np.ndarray) -> EncodedSplit:
+    """The split's ``rows``, n-gram bags included."""
+    starts, ends = split.ngram_offsets[rows], split.ngram_offsets[rows + 1]
+    bags = [split.ngram_ids[start:end] for start, end in zip(starts, ends, strict=True)]
+    offsets = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int64)
+    return EncodedSplit(
+        np.asarray(split.ids)[rows],
+        np.asarray(split.lengths)[rows],
+        np.asarray(split.labels)[rows],
+        np.concatenate(bags).astype(np.int32) if bags else np.empty(0, dtype=np.int32),
+        offsets,
+    )
+
+
+def fold_ratios(split: EncodedSplit, features: int) -> np.ndarray:
+    """NB log-count ratios from this split's bags alone (as ``ngrams.log_count_ratios`` from the
+    table's per-class review counts)."""
+    labels = np.repeat(np.asarray(split.labels), np.diff(split.ngram_offsets))
+    ids = np.asarray(split.ngram_ids)
+    p = 1.0 + np.bincount(ids[labels == 1], minlength=features)
+    q = 1.0 + np.bincount(ids[labels == 0], minlength=features)
+    return np.log((p / p.sum()) / (q / q.sum()))
+
+
+def out_of_fold_logits(train: EncodedSplit, features: int, prior: float, C: float, seed: int):
+    """The n-gram path's logit for every training review, from a fit on the other folds."""
+    rng = np.random.default_rng(seed)
+    fold_of = rng.permutation(len(train.lengths)) % FOLDS
+    logits = np.empty(len(train.lengths))
+    for fold in range(FOLDS):
+        fitted_rows, held_rows = np.flatnonzero(fold_of != fold), np.flatnonzero(fold_of == fold)
+        fitted, held = subset(train, fitted_rows), subset(train, held_rows)
+        ratios = fold_ratios(fitted, features)
+        fit = linear.fit(
+            exact_fits.bag_matrix(fitted, ratios),
+            np.asarray(fitted.labels),
+            C,
+            intercept=False,
+            prior=prior,
+        )
+        logits[held_rows] = fit.logits(exact_fits.bag_matrix(held, ratios))
+    return logits
+
+
+class WithOffset(torch.nn.Module):
+    """The recurrent path's logit plus a fixed offset per training review: the rows of the batch
+    being trained are read from ``batcher.rows``, set as the batch is drawn."""
+
+    def __init__(self, recurrent: torch.nn.Module, offsets: np.ndarray, batcher: "RowsBatcher"):
+        super().__init__()
+        self.recurrent = recurrent
+        self.offsets = torch.from_numpy(offsets).float()
+        self.batcher = batcher
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        offset = self.offsets[torch.from_numpy(self.batcher.rows)].to(ids.device)
+        return self.recurrent(ids, lengths) + offset
+
+
+class RowsBatcher(Batcher):
+    """A Batcher that remembers the rows of the batch it last yielded."""
+
+    rows = np.empty(0, dtype=np.int64)
+
+    def batches(self, *args, **kwargs):
+        for batch in super().batches(*args, **kwargs):
+            self.rows = batch.rows
+            yield batch
+
+
+def parse_variant(text: str) -> tuple[str, bool, list[str]]:
+    """``"name: residual train.key=value ..."`` -> (name, residual, overrides)."""
+    name, colon, rest = text.partition(":")
+    if not colon or not name.strip():
+        raise PipelineError(f"variant {text!r}: expected 'name: [residual] [train.key=value ...]'")
+    words = rest.split()
+    return name.strip(), "residual" in words, [w for w in words if w != "residual"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE")
+    parser.add_argument("--variant", nargs="+", default=["as today:"], metavar="'NAME: ...'")
+    args = parser.parse_args()
+    config = load_with_overrides(args.set)
+    variants = [parse_variant(text) for text in args.variant]
+    if not paths.ENCODED.exists():
+        raise PipelineError(f"{paths.ENCODED}: missing; run `dvc repro encode` first")
+    runtime.configure_threads(config.train.threads)
+    device = runtime.choose_device(config.train.device)
+    splits = {name: encoding.load(paths.ENCODED, name) for name in encoding.SPLITS}
+    tokens, table = vocab.read(paths.VOCAB), ngrams.read(paths.NGRAMS)
+    index = ngrams.NgramIndex(table["ngram"])
+    labels = {name: np.asarray(splits[name].labels) for name in ("val", "test")}
+
+    runtime.seed_everything(config.seed)
+    base = SentimentClassifier(len(tokens), len(table), config.model)
+    if base.ngrams is None:
+        raise PipelineError("ngrams.max_features: 0 turns the n-gram path off; nothing to compare")
+    started = time.perf_counter()
+    (prior, C), _ = exact_fits.fit_ngram_path(
+        base, table, splits["train"], splits["val"], config.train.ngram_c, config.train.ngram_prior
+    )
+    print(f"n-gram path: prior {prior:g}, C {C:g} ({time.perf_counter() - started:.0f} s)")
+    offsets = None
+    if any(residual for _, residual, _ in variants):
+        started = time.perf_counter()
+        offsets = out_of_fold_logits(splits["train"], len(table), prior, C, config.seed)
+        print(
+            f"out-of-fold n-gram logits: train accuracy "
+            f"{accuracy(offsets, splits['train'].labels):.2%} ({time.perf_counter() - started:.0f} s)",
+            flush=True,
+        )
+
+    rows = []
+    for name, residual, overrides in variants:
+        train_params = load_with_overrides(args.set + overrides).train
+        model = copy.deepcopy(base)
+        trainer = loop.Trainer(model, train_params, config.seed, device)
+        train = RowsBatcher(splits["train"], device)
+        if residual:
+            trainer.network = WithOffset(model.recurrent, offsets, train)
+        state = loop.TrainState(name, name)
+        state.ngram_prior, state.ngram_c = prior, C
+        state = trainer.fit(
+            train,
+            splits["val"],
+            state,
+            on_epoch=lambda result, state, name=name: print(
+                f"{name}: {loop.describe(result)}", flush=True
+            ),
+        )
+        model.load_state_dict(state.best_state)
+        predictor = Predictor(model, tokens, index, config.encode, device=device)
+        val, test = (all_logits(predictor, splits[split]) for split in ("val", "test"))
+        rows.append(
+            (
+                name,
+                state.best_epoch,
+                accuracy(val[:, 0], labels["val"]),
+                accuracy(test[:, 0], labels["test"]),
+                accuracy(val[:, -1], labels["val"]),
+                accuracy(test[:, -1], labels["test"]),
+                float(np.mean([e.seconds for e in state.history])),
+                float(np.mean([e.tokens_per_second for e in state.history])),
+            )
+        )
+    ngram_val, ngram_test = (
+        accuracy(all_logits(predictor, splits[split])[:, 1], labels[split])
+        for split in ("val", "test")
+    )
+    print(
+        f"\n{' '.join(args.set) or 'params.yaml'}; n-gram path alone: val {ngram_val:.2%}, test {ngram_test:.2%}"
+    )
+    print(
+        "| variant | best epoch | recurrent alone val / test | combined val / test | s/epoch | tokens/s |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, epoch, rec_val, rec_test, comb_val, comb_test, secs, speed in rows:
+        print(
+            f"| {name} | {epoch} | {rec_val:.2%} / {rec_test:.2%} | {comb_val:.2%} / "
+            f"{comb_test:.2%} | {secs:.0f} | {speed:,.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    cli.run(main)
