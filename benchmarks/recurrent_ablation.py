@@ -23,6 +23,7 @@ import copy
 import time
 
 import numpy as np
+import pandas as pd
 import torch
 from compare_models import accuracy, all_logits
 from param_overrides import load_with_overrides
@@ -55,13 +56,17 @@ def subset(split: EncodedSplit, rows: np.ndarray) -> EncodedSplit:
 
 
 def fold_ratios(split: EncodedSplit, features: int) -> np.ndarray:
-    """NB log-count ratios from this split's bags alone (as ``ngrams.log_count_ratios`` from the
-    table's per-class review counts)."""
+    """NB log-count ratios from this split's bags alone: its per-class review counts of each
+    n-gram, through the pipeline's own ``ngrams.log_count_ratios``."""
     labels = np.repeat(np.asarray(split.labels), np.diff(split.ngram_offsets))
     ids = np.asarray(split.ngram_ids)
-    p = 1.0 + np.bincount(ids[labels == 1], minlength=features)
-    q = 1.0 + np.bincount(ids[labels == 0], minlength=features)
-    return np.log((p / p.sum()) / (q / q.sum()))
+    counts = pd.DataFrame(
+        {
+            "positive": np.bincount(ids[labels == 1], minlength=features),
+            "negative": np.bincount(ids[labels == 0], minlength=features),
+        }
+    )
+    return ngrams.log_count_ratios(counts)
 
 
 def out_of_fold_logits(train: EncodedSplit, features: int, prior: float, C: float, seed: int):
@@ -175,6 +180,10 @@ def main() -> None:
         model.load_state_dict(state.best_state)
         predictor = Predictor(model, tokens, index, config.encode, device=device)
         val, test = (all_logits(predictor, splits[split]) for split in ("val", "test"))
+        ngram_val, ngram_test = (
+            accuracy(val[:, 1], labels["val"]),
+            accuracy(test[:, 1], labels["test"]),
+        )
         rows.append(
             (
                 name,
@@ -187,10 +196,6 @@ def main() -> None:
                 float(np.mean([e.tokens_per_second for e in state.history])),
             )
         )
-    ngram_val, ngram_test = (
-        accuracy(all_logits(predictor, splits[split])[:, 1], labels[split])
-        for split in ("val", "test")
-    )
     print(
         f"\n{' '.join(args.set) or 'params.yaml'}; n-gram path alone: val {ngram_val:.2%}, test {ngram_test:.2%}"
     )
