@@ -6,7 +6,6 @@ log to MLflow, and only then write the outputs, so a failed run leaves the last 
 """
 
 import dataclasses
-import json
 import shutil
 import sys
 import tempfile
@@ -35,9 +34,7 @@ def main() -> None:
     runtime.configure_threads(config.train.threads, world.local_size)
     with distributed.process_group(world, device):
         job = training_job.prepare(config, world, device)
-        if (
-            not world.is_main
-        ):  # the other ranks train their share of each epoch; rank 0 writes and logs
+        if not world.is_main:  # the other ranks train their share of each epoch; rank 0 logs
             job.fit(on_epoch=lambda result, state: None)
             return
         files.check_writable(OUTPUT_FOLDERS)
@@ -72,26 +69,12 @@ def fit(
     return state
 
 
-def upstream_stats() -> dict:
-    """Data, vocabulary and encoding counts: the dataset's profile in MLflow."""
-    return {
-        name: json.loads(path.read_text())
-        for name, path in (
-            ("data", paths.DATA_STATS),
-            ("vocab", paths.VOCAB_STATS),
-            ("encode", paths.ENCODE_STATS),
-        )
-    }
-
-
 def log_inputs(
     config: params.Params, job: training_job.Job, device, world: distributed.World
 ) -> None:
     tags = {**store.run_tags(), "device": str(device), "processes": str(world.size)}
     digests = store.log_inputs("train", [paths.REVIEWS, paths.VOCAB, paths.NGRAMS], [paths.ENCODED])
-    training_log.log_inputs(
-        config, config.data.source, digests[paths.REVIEWS.as_posix()], upstream_stats(), tags
-    )
+    training_log.log_inputs(config, digests[paths.REVIEWS.as_posix()], tags)
 
 
 def end_of_epoch(trainer: loop.Trainer, result: EpochResult, state: TrainState) -> None:

@@ -14,7 +14,7 @@ from mlflow.data.meta_dataset import MetaDataset
 from mlflow.data.sources import LocalArtifactDatasetSource
 from mlflow.types import ColSpec, Schema
 
-from rnn_sentiment.core import params
+from rnn_sentiment.core import params, paths
 from rnn_sentiment.tracking import store
 
 SYSTEM_METRICS_SECONDS = 5
@@ -58,14 +58,25 @@ def start(experiment_id: str, run_id: str | None, commit: str) -> mlflow.ActiveR
     )
 
 
-def log_inputs(
-    config: params.Params, source: str, digest: str, profile: dict, tags: dict[str, str]
-) -> None:
+def dataset_profile() -> dict:
+    """The data, vocabulary and encoding stages' counts (their reports/*.json)."""
+    return {
+        name: json.loads(path.read_text())
+        for name, path in (
+            ("data", paths.DATA_STATS),
+            ("vocab", paths.VOCAB_STATS),
+            ("encode", paths.ENCODE_STATS),
+        )
+    }
+
+
+def log_inputs(config: params.Params, digest: str, tags: dict[str, str]) -> None:
     """Once per run: every parameter, the dataset input (``digest``: the reviews table's MD5, what
-    dvc.lock records for it) and the run's tags."""
+    dvc.lock records for it) with its profile, and the run's tags."""
     mlflow.log_params(params.flatten(config))
+    source = config.data.source
     where = source if Path(source).is_absolute() else str(store.project_root() / source)
-    mlflow.log_input(ReviewsDataset(where, digest, profile), context="training")
+    mlflow.log_input(ReviewsDataset(where, digest, dataset_profile()), context="training")
     mlflow.set_tags({**tags, "data.fingerprint": digest})
 
 
