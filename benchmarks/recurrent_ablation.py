@@ -3,8 +3,9 @@ each variant's recurrent path trained from the same initial weights and combined
 validation by the pipeline's combiner, as the train stage does after every epoch; each variant's
 best epoch (validation ROC AUC) is scored once on test.
 
-A variant is a name and ``train.*`` overrides (``--variant "batch 128: train.batch_size=128
-train.lr=0.003"``), plus one switch of this script, ``residual``: the recurrent path's loss is
+A variant is a name and ``section.key=value`` overrides of ``train.*`` and ``model.*``, or a
+shorter ``encode.max_len`` (the encoded ids cut again, head_tail), as in ``--variant "batch 128:
+train.batch_size=128 train.lr=0.003"``, plus one switch of this script, ``residual``: the recurrent path's loss is
 taken on its logit plus the n-gram path's logit for each training review as a fixed offset, so it
 learns the residual (what the n-gram path gets wrong). Those offsets are out-of-fold (the n-gram
 path refitted on 4/5 of the training split, NB ratios included, with the prior and C chosen on
@@ -19,8 +20,8 @@ IMDB, 2-core CPU).
 """
 
 import argparse
-import copy
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -30,12 +31,14 @@ from param_overrides import load_with_overrides
 
 from rnn_sentiment.core import cli, paths
 from rnn_sentiment.core.errors import PipelineError
+from rnn_sentiment.core.params import EncodeParams
 from rnn_sentiment.model import runtime
 from rnn_sentiment.model.batching import Batcher
 from rnn_sentiment.model.network import SentimentClassifier
 from rnn_sentiment.model.predictor import Predictor
 from rnn_sentiment.text import encoding, ngrams, vocab
 from rnn_sentiment.text.encoding import EncodedSplit
+from rnn_sentiment.text.vocab import PAD_ID
 from rnn_sentiment.training import exact_fits, linear, loop
 
 FOLDS = 5
@@ -115,11 +118,32 @@ class RowsBatcher(Batcher):
             yield batch
 
 
+def retruncated(split: EncodedSplit, encode: EncodeParams) -> EncodedSplit:
+    """The split as `encode` would have cut it, from ids encoded head_tail at a larger max_len:
+    exact, since head_tail at any length keeps a prefix of the same head and tail."""
+    ids = np.asarray(split.ids)
+    if encode.max_len >= ids.shape[1]:
+        return split
+    if encode.truncate != "head_tail":
+        raise PipelineError("a variant's encode.max_len needs encode.truncate: head_tail")
+    lengths = np.asarray(split.lengths, dtype=np.int64)[:, None]
+    column = np.arange(encode.max_len)[None, :]
+    head = encode.max_len // 2
+    source = np.where(
+        (column < head) | (lengths <= encode.max_len), column, lengths - encode.max_len + column
+    )
+    kept = np.minimum(lengths, encode.max_len)
+    cut = np.where(column < kept, np.take_along_axis(ids, source, axis=1), PAD_ID).astype(ids.dtype)
+    return replace(split, ids=cut, lengths=kept[:, 0].astype(np.asarray(split.lengths).dtype))
+
+
 def parse_variant(text: str) -> tuple[str, bool, list[str]]:
-    """``"name: residual train.key=value ..."`` -> (name, residual, overrides)."""
+    """``"name: residual section.key=value ..."`` -> (name, residual, overrides)."""
     name, colon, rest = text.partition(":")
     if not colon or not name.strip():
-        raise PipelineError(f"variant {text!r}: expected 'name: [residual] [train.key=value ...]'")
+        raise PipelineError(
+            f"variant {text!r}: expected 'name: [residual] [section.key=value ...]'"
+        )
     words = rest.split()
     return name.strip(), "residual" in words, [w for w in words if w != "residual"]
 
@@ -161,25 +185,30 @@ def main() -> None:
 
     rows = []
     for name, residual, overrides in variants:
-        train_params = load_with_overrides(args.set + overrides).train
-        model = copy.deepcopy(base)
-        trainer = loop.Trainer(model, train_params, config.seed, device)
-        train = RowsBatcher(splits["train"], device)
+        variant = load_with_overrides(args.set + overrides)
+        data = {
+            split: retruncated(splits[split], variant.encode) for split in ("train", "val", "test")
+        }
+        runtime.seed_everything(config.seed)
+        model = SentimentClassifier(len(tokens), len(table), variant.model)
+        model.ngrams.load_state_dict(base.ngrams.state_dict())
+        trainer = loop.Trainer(model, variant.train, config.seed, device)
+        train = RowsBatcher(data["train"], device)
         if residual:
             trainer.network = WithOffset(model.recurrent, offsets, train)
         state = loop.TrainState(name, name)
         state.ngram_prior, state.ngram_c = prior, C
         state = trainer.fit(
             train,
-            splits["val"],
+            data["val"],
             state,
             on_epoch=lambda result, state, name=name: print(
                 f"{name}: {loop.describe(result)}", flush=True
             ),
         )
         model.load_state_dict(state.best_state)
-        predictor = Predictor(model, tokens, index, config.encode, device=device)
-        val, test = (all_logits(predictor, splits[split]) for split in ("val", "test"))
+        predictor = Predictor(model, tokens, index, variant.encode, device=device)
+        val, test = (all_logits(predictor, data[split]) for split in ("val", "test"))
         ngram_val, ngram_test = (
             accuracy(val[:, 1], labels["val"]),
             accuracy(test[:, 1], labels["test"]),

@@ -61,7 +61,16 @@ def config():
         update={
             "model": base.model.model_copy(update={"embed_dim": 8, "hidden_dim": 8}),
             "train": base.train.model_copy(
-                update={"epochs": 1, "batch_size": 8, "patience": 5, "lr": 0.01, "ema_decay": 0.0}
+                update={
+                    "epochs": 1,
+                    "batch_size": 8,
+                    "patience": 5,
+                    "lr": 0.01,
+                    "ema_decay": 0.0,
+                    # the mechanisms under test here alone; their own tests turn these on
+                    "schedule": "constant",
+                    "adversarial": 0.0,
+                }
             ),
         }
     )
@@ -320,15 +329,28 @@ def test_a_short_run_is_not_held_near_its_initial_weights(config):
     assert distance(run.scored.parameters()) > 0.5 * distance(run.model.recurrent.parameters())
 
 
-@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
-def test_resume_continues_to_the_same_weights_as_an_uninterrupted_run(tmp_path, config, ema_decay):
-    config = with_train(config, ema_decay=ema_decay)
+class Killed(Exception):
+    """Stands for a kill after the first epoch's checkpoint."""
+
+
+@pytest.mark.parametrize(
+    "ema_decay, schedule", [(0.0, "constant"), (0.9, "constant"), (0.9, "one_cycle")]
+)
+def test_resume_continues_to_the_same_weights_as_an_uninterrupted_run(
+    tmp_path, config, ema_decay, schedule
+):
+    config = with_train(config, ema_decay=ema_decay, schedule=schedule)
     train, val = split(120, 0), encoded(30, 1)
     whole = trainer(config, epochs=3)
     whole_state = whole.fit(train, val, TrainState("fp", "run"), on_epoch=no_op)
 
-    part = trainer(config, epochs=1)
-    part.fit(train, val, TrainState("fp", "run"), on_epoch=checkpointing(part, tmp_path / "b.pt"))
+    def save_then_die(result, state):
+        part.save(tmp_path / "b.pt", state)
+        raise Killed
+
+    part = trainer(config, epochs=3)
+    with pytest.raises(Killed):
+        part.fit(train, val, TrainState("fp", "run"), on_epoch=save_then_die)
     rest = trainer(config, epochs=3)
     rest_state = rest.fit(train, val, rest.resume(tmp_path / "b.pt", "fp"), on_epoch=no_op)
 
@@ -337,6 +359,33 @@ def test_resume_continues_to_the_same_weights_as_an_uninterrupted_run(tmp_path, 
         assert torch.equal(value, rest.model.state_dict()[name]), name
     for name, value in whole.scored.state_dict().items():
         assert torch.equal(value, rest.scored.state_dict()[name]), name
+
+
+def test_one_cycle_rises_to_the_peak_then_anneals_to_zero_over_the_whole_run(config):
+    run = trainer(with_train(config, schedule="one_cycle", lr=0.01), epochs=4)
+    rates = []
+    run.optimizer.register_step_pre_hook(
+        lambda optimizer, args, kwargs: rates.append(optimizer.param_groups[0]["lr"])
+    )
+    run.fit(split(80, 0), encoded(16, 1), TrainState("fp", "run"), on_epoch=no_op)
+
+    assert len(rates) == 40
+    peak = int(np.argmax(rates))
+    assert rates[0] == pytest.approx(0.01 / 25) and rates[peak] == pytest.approx(0.01)
+    assert peak == 4, "a tenth of the steps rise"
+    assert all(a < b for a, b in zip(rates[:peak], rates[1 : peak + 1], strict=True))
+    assert all(a > b for a, b in zip(rates[peak:], rates[peak + 1 :], strict=False))
+    assert rates[-1] < 0.01 * 0.01
+
+
+def test_the_constant_schedule_keeps_the_configured_rate(config):
+    run = trainer(with_train(config, schedule="constant", lr=0.01), epochs=2)
+    rates = []
+    run.optimizer.register_step_pre_hook(
+        lambda optimizer, args, kwargs: rates.append(optimizer.param_groups[0]["lr"])
+    )
+    run.fit(split(40, 0), encoded(16, 1), TrainState("fp", "run"), on_epoch=no_op)
+    assert rates == [0.01] * 10
 
 
 def test_a_checkpoint_of_other_params_or_data_is_not_resumed(tmp_path, config):

@@ -66,6 +66,7 @@ class TrainParams(_Section):
     epochs: Annotated[int, Field(ge=1, le=10_000)]
     batch_size: Annotated[int, Field(ge=1, le=65_536)]
     lr: Annotated[float, Field(gt=0.0, le=10.0)]
+    schedule: Literal["constant", "one_cycle"]
     ngram_c: Annotated[
         list[Annotated[float, Field(gt=0.0, le=1e6)]], Field(min_length=1, max_length=20)
     ]
@@ -77,6 +78,7 @@ class TrainParams(_Section):
     patience: Annotated[int, Field(ge=1)]
     crop_share: Annotated[float, Field(ge=0.0, le=1.0)]
     ema_decay: Annotated[float, Field(ge=0.0, le=0.9999)]
+    adversarial: Annotated[float, Field(ge=0.0, le=1.0)]
     device: Literal["auto", "cpu", "cuda"]
     amp: bool
     threads: Annotated[int, Field(ge=0, le=1024)]

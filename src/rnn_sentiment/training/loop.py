@@ -21,13 +21,15 @@ from tqdm import tqdm
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.core.params import TrainParams
 from rnn_sentiment.evaluation.metrics import classification_metrics
-from rnn_sentiment.model.batching import Batcher, crop_windows
+from rnn_sentiment.model.batching import Batch, Batcher, crop_windows
 from rnn_sentiment.model.network import SentimentClassifier
 from rnn_sentiment.text.encoding import EncodedSplit
 from rnn_sentiment.training import checkpoint
+from rnn_sentiment.training.adversarial import backward_with_adversary
 from rnn_sentiment.training.checkpoint import EpochResult, TrainState
 from rnn_sentiment.training.distributed import World, all_sum
 from rnn_sentiment.training.exact_fits import fit_combiner
+from rnn_sentiment.training.schedule import learning_rate
 
 CHECK_EVERY = 50  # batches between loss checks: each check waits for the GPU once
 # At or below this best validation ROC AUC the model is guessing: chance is 0.5, and a model that learned
@@ -163,20 +165,25 @@ class Trainer:
             leave=False,
             disable=None,
         )
+        first_step = (epoch - 1) * total
         for number, batch in enumerate(progress, start=1):
             if self.config.crop_share > 0:
                 batch = crop_windows(
                     batch, train.length_array[batch.rows], self.config.crop_share, crop_rng
                 )
-            with _autocast(self.device, self.config.amp):
-                logits = self.network(batch.ids, batch.lengths).float()
-            loss = nn.functional.binary_cross_entropy_with_logits(logits, batch.labels)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            logits, loss = self._backward(batch)
             if self.config.clip_grad_norm > 0:
                 nn.utils.clip_grad_norm_(
                     self.model.recurrent.parameters(), self.config.clip_grad_norm
                 )
+            rate = learning_rate(
+                self.config.lr,
+                self.config.schedule,
+                first_step + number - 1,
+                self.config.epochs * total,
+            )
+            for group in self.optimizer.param_groups:
+                group["lr"] = rate
             self.optimizer.step()
             if self.averaged:
                 self.averaged.update_parameters(self.model.recurrent)
@@ -208,6 +215,27 @@ class Trainer:
             seconds=time.perf_counter() - started,
             tokens=int(token_sum),
         )
+
+    def _backward(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch's gradients, fresh, with the adversarial loss's added when it is on; the
+        clean logits and loss."""
+
+        def forward() -> torch.Tensor:
+            with _autocast(self.device, self.config.amp):
+                return self.network(batch.ids, batch.lengths).float()
+
+        def loss_of(logits: torch.Tensor) -> torch.Tensor:
+            return nn.functional.binary_cross_entropy_with_logits(logits, batch.labels)
+
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.config.adversarial > 0:
+            return backward_with_adversary(
+                forward, self.model.recurrent.embedding, loss_of, self.config.adversarial
+            )
+        logits = forward()
+        loss = loss_of(logits)
+        loss.backward()
+        return logits, loss
 
     @staticmethod
     def _check_finite(losses: torch.Tensor, epoch: int, offset: int) -> None:
