@@ -361,13 +361,19 @@ def test_resume_continues_to_the_same_weights_as_an_uninterrupted_run(
         assert torch.equal(value, rest.scored.state_dict()[name]), name
 
 
-def test_one_cycle_rises_to_the_peak_then_anneals_to_zero_over_the_whole_run(config):
-    run = trainer(with_train(config, schedule="one_cycle", lr=0.01), epochs=4)
+def rates_of_every_step(config, schedule: str, epochs: int, reviews: int) -> list[float]:
+    """The learning rate each optimizer step ran with, over a run of ``reviews`` (batches of 8)."""
+    run = trainer(with_train(config, schedule=schedule, lr=0.01), epochs=epochs)
     rates = []
     run.optimizer.register_step_pre_hook(
         lambda optimizer, args, kwargs: rates.append(optimizer.param_groups[0]["lr"])
     )
-    run.fit(split(80, 0), encoded(16, 1), TrainState("fp", "run"), on_epoch=no_op)
+    run.fit(split(reviews, 0), encoded(16, 1), TrainState("fp", "run"), on_epoch=no_op)
+    return rates
+
+
+def test_one_cycle_rises_to_the_peak_then_anneals_to_zero_over_the_whole_run(config):
+    rates = rates_of_every_step(config, "one_cycle", epochs=4, reviews=80)
 
     assert len(rates) == 40
     peak = int(np.argmax(rates))
@@ -379,13 +385,7 @@ def test_one_cycle_rises_to_the_peak_then_anneals_to_zero_over_the_whole_run(con
 
 
 def test_the_constant_schedule_keeps_the_configured_rate(config):
-    run = trainer(with_train(config, schedule="constant", lr=0.01), epochs=2)
-    rates = []
-    run.optimizer.register_step_pre_hook(
-        lambda optimizer, args, kwargs: rates.append(optimizer.param_groups[0]["lr"])
-    )
-    run.fit(split(40, 0), encoded(16, 1), TrainState("fp", "run"), on_epoch=no_op)
-    assert rates == [0.01] * 10
+    assert rates_of_every_step(config, "constant", epochs=2, reviews=40) == [0.01] * 10
 
 
 def test_a_checkpoint_of_other_params_or_data_is_not_resumed(tmp_path, config):
