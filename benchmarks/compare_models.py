@@ -163,6 +163,8 @@ def main() -> None:
             splits["val"],
             config.train.ngram_c,
             config.train.ngram_prior,
+            config.train.ngram_reviews,
+            config.seed,
         )
     ngram_seconds = time.perf_counter() - started
 

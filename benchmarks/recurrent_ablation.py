@@ -44,20 +44,6 @@ from rnn_sentiment.training import exact_fits, linear, loop
 FOLDS = 5
 
 
-def subset(split: EncodedSplit, rows: np.ndarray) -> EncodedSplit:
-    """The split's ``rows``, n-gram bags included."""
-    starts, ends = split.ngram_offsets[rows], split.ngram_offsets[rows + 1]
-    bags = [split.ngram_ids[start:end] for start, end in zip(starts, ends, strict=True)]
-    offsets = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int64)
-    return EncodedSplit(
-        np.asarray(split.ids)[rows],
-        np.asarray(split.lengths)[rows],
-        np.asarray(split.labels)[rows],
-        np.concatenate(bags).astype(np.int32) if bags else np.empty(0, dtype=np.int32),
-        offsets,
-    )
-
-
 def fold_ratios(split: EncodedSplit, features: int) -> np.ndarray:
     """NB log-count ratios from this split's bags alone: its per-class review counts of each
     n-gram, through the pipeline's own ``ngrams.log_count_ratios``."""
@@ -79,7 +65,7 @@ def out_of_fold_logits(train: EncodedSplit, features: int, prior: float, C: floa
     logits = np.empty(len(train.lengths))
     for fold in range(FOLDS):
         fitted_rows, held_rows = np.flatnonzero(fold_of != fold), np.flatnonzero(fold_of == fold)
-        fitted, held = subset(train, fitted_rows), subset(train, held_rows)
+        fitted, held = train.rows(fitted_rows), train.rows(held_rows)
         ratios = fold_ratios(fitted, features)
         fit = linear.fit(
             exact_fits.bag_matrix(fitted, ratios),
@@ -170,7 +156,14 @@ def main() -> None:
         raise PipelineError("ngrams.max_features: 0 turns the n-gram path off; nothing to compare")
     started = time.perf_counter()
     (prior, C), _ = exact_fits.fit_ngram_path(
-        base, table, splits["train"], splits["val"], config.train.ngram_c, config.train.ngram_prior
+        base,
+        table,
+        splits["train"],
+        splits["val"],
+        config.train.ngram_c,
+        config.train.ngram_prior,
+        config.train.ngram_reviews,
+        config.seed,
     )
     print(f"n-gram path: prior {prior:g}, C {C:g} ({time.perf_counter() - started:.0f} s)")
     offsets = None

@@ -27,10 +27,7 @@ from rnn_sentiment.training import loop
 
 
 def subset(split: encoding.EncodedSplit, count: int, seed: int) -> encoding.EncodedSplit:
-    rows = np.sort(np.random.default_rng(seed).permutation(len(split.lengths))[:count])
-    return encoding.EncodedSplit(
-        np.asarray(split.ids)[rows], np.asarray(split.lengths)[rows], np.asarray(split.labels)[rows]
-    )
+    return split.rows(np.sort(np.random.default_rng(seed).permutation(len(split.lengths))[:count]))
 
 
 def sync(device: torch.device) -> None:

@@ -22,7 +22,9 @@ def main() -> None:
     learnability.check(counts, config.data.source, config.data.text_column)
     built = vocab.build(counts, config.vocab.min_freq, config.vocab.max_size)
     # Only tokens seen min_df times can be part of an n-gram in min_df reviews: index those alone.
-    counter = ngrams.NgramCounter(vocab.frequent(counts, config.ngrams.min_df), config.ngrams.order)
+    counter = ngrams.NgramCounter(
+        vocab.frequent(counts, config.ngrams.min_df), config.ngrams.order, config.ngrams.max_counted
+    )
     if config.ngrams.max_features:
         for tokens, labels in train_chunks():
             counter.add(tokens, labels)

@@ -137,6 +137,26 @@ def test_the_ngram_bag_covers_the_whole_review_not_only_what_the_recurrent_path_
     assert split.ngram_ids.dtype == np.int32 and split.ngram_offsets.dtype == np.int64
 
 
+def test_rows_picks_those_reviews_with_their_own_bags_from_a_loaded_split(tmp_path):
+    split = encoding.encode(
+        toks(seq(3), [], ["t7", "t8"], seq(2, 20)), np.array([1, 0, 1, 0]), VOCAB, 4, "head", NGRAMS
+    )
+    save_split(split, tmp_path, "train")
+    picked = encoding.load(tmp_path, "train").rows(np.array([3, 1, 2]))
+    assert picked.lengths.tolist() == [2, 1, 2] and picked.labels.tolist() == [0, 0, 1]
+    assert picked.ids.tolist() == [
+        split.ids[3].tolist(),
+        split.ids[1].tolist(),
+        split.ids[2].tolist(),
+    ]
+    bags = [
+        picked.ngram_ids[picked.ngram_offsets[i] : picked.ngram_offsets[i + 1]].tolist()
+        for i in range(3)
+    ]
+    assert bags == [[20, 21, 50], [], [7, 8, 37]]
+    assert picked.ngram_ids.dtype == np.int32 and picked.ngram_offsets.dtype == np.int64
+
+
 def test_save_then_load_round_trips(tmp_path):
     split = encoding.encode(
         toks(seq(5), [], seq(2, 9)), np.array([1, 0, 1]), VOCAB, 4, "tail", NGRAMS

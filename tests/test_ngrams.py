@@ -12,9 +12,9 @@ def tokens(*texts: str) -> pd.Series:
     return pd.Series([text.split() for text in texts], dtype=object)
 
 
-def counter_for(*texts: str, order: int = 3) -> ngrams.NgramCounter:
+def counter_for(*texts: str, order: int = 3, capacity: int = 10_000) -> ngrams.NgramCounter:
     words = sorted({word for text in texts for word in text.split()})
-    return ngrams.NgramCounter(pd.Index(words), order)
+    return ngrams.NgramCounter(pd.Index(words), order, capacity)
 
 
 def as_dict(table: pd.DataFrame) -> dict[str, tuple[int, int]]:
@@ -35,7 +35,7 @@ def test_each_review_counts_once_per_ngram_and_class():
 
 
 def test_unknown_tokens_break_ngrams_and_order_limits_their_length():
-    counter = ngrams.NgramCounter(pd.Index(["good", "film"]), order=2)
+    counter = ngrams.NgramCounter(pd.Index(["good", "film"]), order=2, capacity=100)
     counter.add(tokens("good odd film", "good film film"), np.array([1, 1]))
     counts = as_dict(counter.table(min_df=1, max_features=100))
     assert set(counts) == {"good", "film", "good film", "film film"}
@@ -56,6 +56,31 @@ def test_the_table_keeps_the_most_frequent_above_min_df_and_adding_in_chunks_cha
     everything = whole.table(min_df=1, max_features=10_000)
     left_out = everything[~everything["ngram"].isin(table["ngram"])]
     assert (left_out["positive"] + left_out["negative"]).max() <= reviews.min()
+
+
+def test_a_pruned_counter_stays_under_its_capacity_and_misses_at_most_floor_reviews():
+    rng = np.random.default_rng(0)
+    texts = [" ".join(f"w{i}" for i in rng.zipf(1.6, 12) % 40) for _ in range(400)]
+    labels = rng.integers(0, 2, len(texts))
+    exact, pruned = counter_for(*texts), counter_for(*texts, capacity=300)
+    held = []
+    for start in range(0, len(texts), 25):
+        for counter in (exact, pruned):
+            counter.add(tokens(*texts[start : start + 25]), labels[start : start + 25])
+        held.append(len(pruned.keys))
+    assert exact.floor == 0 and len(exact.keys) > 1000, "the exact counter never pruned"
+    assert max(held) <= 300 and pruned.floor > 0
+    truth = as_dict(exact.table(min_df=1, max_features=10**6))
+    approx = as_dict(pruned.table(min_df=1, max_features=10**6))
+    for ngram, (positive, negative) in truth.items():
+        if positive + negative > pruned.floor:
+            assert ngram in approx, f"{ngram!r} is in more than floor reviews"
+        if ngram in approx:
+            kept_pos, kept_neg = approx[ngram]
+            assert kept_pos <= positive and kept_neg <= negative
+            assert positive + negative - kept_pos - kept_neg <= pruned.floor, ngram
+    top = exact.table(min_df=1, max_features=20)
+    assert top["ngram"].tolist() == pruned.table(min_df=1, max_features=20)["ngram"].tolist()
 
 
 def test_the_index_gives_each_table_ngram_its_row_as_id():

@@ -84,6 +84,7 @@ BAD = [
     ("evaluate.behaviour_cases", lambda c: _set(c, "evaluate.behaviour_cases", "")),
     ("model", lambda c: c.__setitem__("model", None)),
     ("seed", lambda c: c.__setitem__("seed", -1)),
+    ("ngrams.max_counted", lambda c: _set(c, "ngrams.max_counted", 1_000_000)),
 ]
 
 

@@ -19,6 +19,7 @@ from rnn_sentiment.training import loop as training
 from rnn_sentiment.training.checkpoint import TrainState
 
 VOCAB = 30
+ALL = 10**6  # fit the n-gram path on every review
 
 
 def encoded(rows: int, seed: int) -> EncodedSplit:
@@ -178,7 +179,7 @@ def test_the_ngram_path_is_nb_weighted_logistic_regression_with_c_chosen_on_vali
     bags = binary_bags(train)
     model = SentimentClassifier(VOCAB, VOCAB - 2, config.model)
     (prior, chosen), scores = exact_fits.fit_ngram_path(
-        model, table, train, val, [0.01, 0.1, 1.0], [0.0]
+        model, table, train, val, [0.01, 0.1, 1.0], [0.0], ALL, seed=0
     )
     assert prior == 0.0 and set(scores) == {(0.0, 0.01), (0.0, 0.1), (0.0, 1.0)}
     assert scores[prior, chosen] == max(scores.values())
@@ -228,19 +229,40 @@ def test_the_ngram_path_keeps_the_prior_and_c_with_the_best_validation_auc(confi
     train, val = encoded(300, 0), encoded(100, 1)
     table = count_table(train)
     model = SentimentClassifier(VOCAB, VOCAB - 2, config.model)
-    kept, scores = exact_fits.fit_ngram_path(model, table, train, val, [0.01, 1.0], [0.0, 0.5, 1.0])
+    kept, scores = exact_fits.fit_ngram_path(
+        model, table, train, val, [0.01, 1.0], [0.0, 0.5, 1.0], ALL, seed=0
+    )
     assert set(scores) == {(prior, C) for prior in (0.0, 0.5, 1.0) for C in (0.01, 1.0)}
     assert scores[kept] == max(scores.values())
     reference = SentimentClassifier(VOCAB, VOCAB - 2, config.model)
-    assert (
-        exact_fits.fit_ngram_path(reference, table, train, val, [kept[1]], [kept[0]])[1][kept]
-        == scores[kept]
-    )
+    rescored = exact_fits.fit_ngram_path(reference, table, train, val, [kept[1]], [kept[0]], ALL, 0)
+    assert rescored[1][kept] == scores[kept]
     np.testing.assert_allclose(
         model.ngrams.weights.weight.detach().numpy(),
         reference.ngrams.weights.weight.detach().numpy(),
         atol=1e-4,
     )
+
+
+def test_a_large_split_fits_the_ngram_path_on_a_seeded_sample_of_it(config):
+    train, val = encoded(300, 0), encoded(100, 1)
+    table = count_table(train)
+
+    def fitted(train, val, most, seed):
+        model = SentimentClassifier(VOCAB, VOCAB - 2, config.model)
+        kept, scores = exact_fits.fit_ngram_path(
+            model, table, train, val, [0.1, 1.0], [0.0], most, seed
+        )
+        return kept, scores, model.ngrams.weights.weight.detach().numpy()
+
+    rows = np.sort(np.random.default_rng(7).choice(300, 120, replace=False))
+    val_rows = np.sort(np.random.default_rng(7).choice(100, 60, replace=False))
+    sampled = fitted(train, val, 120, 7)
+    by_hand = fitted(train.rows(rows), val.rows(val_rows), ALL, 0)
+    assert sampled[:2] == by_hand[:2]
+    np.testing.assert_array_equal(sampled[2], by_hand[2])
+    whole = fitted(train, val, ALL, 7)
+    assert np.abs(whole[2] - sampled[2]).max() > 1e-3, "the sample is not the whole split"
 
 
 def test_the_combiner_is_a_logistic_regression_on_the_validation_logits(config):

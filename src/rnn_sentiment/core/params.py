@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from rnn_sentiment.core import paths
 from rnn_sentiment.core.errors import PipelineError, first_line
@@ -50,6 +57,16 @@ class NgramParams(_Section):
     order: Annotated[int, Field(ge=1, le=3)]
     min_df: Annotated[int, Field(ge=1)]
     max_features: Annotated[int, Field(ge=0, le=50_000_000)]
+    max_counted: Annotated[int, Field(ge=2, le=1_000_000_000)]
+
+    @model_validator(mode="after")
+    def _room_for_the_kept(self) -> "NgramParams":
+        if self.max_counted < 2 * self.max_features:
+            raise ValueError(
+                f"ngrams.max_counted is {self.max_counted}; it must be at least twice "
+                f"ngrams.max_features ({self.max_features}), since a prune keeps half"
+            )
+        return self
 
 
 class ModelParams(_Section):
@@ -73,6 +90,7 @@ class TrainParams(_Section):
     ngram_prior: Annotated[
         list[Annotated[float, Field(ge=0.0, le=100.0)]], Field(min_length=1, max_length=20)
     ]
+    ngram_reviews: Annotated[int, Field(ge=1, le=100_000_000)]
     weight_decay: Annotated[float, Field(ge=0.0, le=1.0)]
     clip_grad_norm: Annotated[float, Field(ge=0.0)]
     patience: Annotated[int, Field(ge=1)]
@@ -117,7 +135,8 @@ def _message(error: dict) -> str:
     shown = error["type"] not in ("missing", "extra_forbidden") and not isinstance(
         value, (dict, list)
     )
-    return f"params.yaml: {name}: {error['msg']}" + (f", got {value!r}" if shown else "")
+    message = error["msg"].removeprefix("Value error, ")  # a check across fields says its own
+    return f"params.yaml: {name}: {message}" + (f", got {value!r}" if shown else "")
 
 
 def parse(raw: Any) -> Params:

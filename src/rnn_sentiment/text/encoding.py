@@ -36,6 +36,19 @@ class EncodedSplit:
         if self.ngram_offsets is None:
             self.ngram_offsets = np.zeros(len(self.lengths) + 1, dtype=np.int64)
 
+    def rows(self, rows: np.ndarray) -> "EncodedSplit":
+        """These rows (in this order), n-gram bags included, read into memory."""
+        starts, ends = self.ngram_offsets[rows], self.ngram_offsets[rows + 1]
+        bags = [self.ngram_ids[start:end] for start, end in zip(starts, ends, strict=True)]
+        offsets = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int64)
+        return EncodedSplit(
+            np.asarray(self.ids)[rows],
+            np.asarray(self.lengths)[rows],
+            np.asarray(self.labels)[rows],
+            np.concatenate(bags).astype(np.int32) if bags else np.empty(0, dtype=np.int32),
+            offsets,
+        )
+
 
 def _keep_mask(position: np.ndarray, length: np.ndarray, max_len: int, policy: str) -> np.ndarray:
     """Which token positions survive truncation, and the column each lands in."""

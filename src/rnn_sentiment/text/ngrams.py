@@ -77,15 +77,22 @@ def _token_index(tokens: pd.Index) -> pd.Index:
 
 
 class NgramCounter:
-    """Training reviews holding each n-gram, per class, added chunk by chunk.
+    """Training reviews holding each n-gram, per class, added chunk by chunk, in bounded memory.
 
     Only n-grams of ``tokens`` (those frequent enough to reach ``min_df``) are counted. The
-    running totals are sorted key arrays, merged after each chunk."""
+    running totals are sorted key arrays, merged after each chunk. When they pass ``capacity``
+    n-grams they are pruned to the half held by the most reviews, as lossy counting does (Manku &
+    Motwani 2002): an n-gram that comes back after a prune may miss at most ``floor`` reviews
+    (its ``slack``, the floor when it came back), so every n-gram in more than ``floor`` reviews
+    is kept and its count is at most ``floor`` short. Until the first prune the counts are exact
+    (``floor`` 0)."""
 
-    def __init__(self, tokens: pd.Index, order: int):
-        self.tokens, self.order = _token_index(tokens), order
+    def __init__(self, tokens: pd.Index, order: int, capacity: int):
+        self.tokens, self.order, self.capacity = _token_index(tokens), order, capacity
         self.keys = np.empty(0, dtype=np.int64)
-        self.counts = np.empty((0, 2), dtype=np.int64)  # [negative, positive] reviews per key
+        self.counts = np.empty((0, 2), dtype=np.int32)  # [negative, positive] reviews per key
+        self.slack = np.empty(0, dtype=np.int32)
+        self.floor = 0
 
     def add(self, tokens: pd.Series, labels: np.ndarray) -> None:
         flat, rows = flatten(tokens.reset_index(drop=True))
@@ -98,18 +105,33 @@ class NgramCounter:
             distinct, reviews = _count_documents(
                 keys[key_labels == label], key_rows[key_labels == label]
             )
-            counts = np.zeros((len(distinct), 2), dtype=np.int64)
+            counts = np.zeros((len(distinct), 2), dtype=np.int32)
             counts[:, label] = reviews
             chunk_keys.append(distinct)
             chunk_counts.append(counts)
         self._merge(np.concatenate(chunk_keys), np.concatenate(chunk_counts))
+        if len(self.keys) > self.capacity:
+            self._prune()
 
     def _merge(self, keys: np.ndarray, counts: np.ndarray) -> None:
+        """Sum the counts of equal keys; a key new to the totals gets the current floor as slack."""
+        slack = np.full(len(keys), self.floor, dtype=np.int32)
+        slack[: len(self.slack)] = self.slack
         order = np.argsort(keys, kind="stable")
-        keys, counts = keys[order], counts[order]
+        keys, counts, slack = keys[order], counts[order], slack[order]
         starts = run_starts(keys)
         self.keys = keys[starts]
         self.counts = np.add.reduceat(counts, starts, axis=0) if len(keys) else counts
+        self.slack = slack[starts]  # stable: an existing key's own slack comes first
+
+    def _prune(self) -> None:
+        """Keep the ``capacity // 2`` n-grams whose reviews (counted plus slack) are most; ties at
+        the cut go together. The floor rises to the most any dropped n-gram could have had."""
+        bound = self.counts.sum(axis=1, dtype=np.int64) + self.slack
+        cut = np.partition(bound, len(bound) - self.capacity // 2)[len(bound) - self.capacity // 2]
+        kept = bound > cut
+        self.floor = max(self.floor, int(cut))
+        self.keys, self.counts, self.slack = self.keys[kept], self.counts[kept], self.slack[kept]
 
     def table(self, min_df: int, max_features: int) -> pd.DataFrame:
         """The ``max_features`` n-grams in most reviews (at least ``min_df``), most frequent first,
@@ -213,6 +235,8 @@ def stats(table: pd.DataFrame, counter: NgramCounter) -> dict:
     reviews = table["positive"] + table["negative"]
     return {
         "ngrams_counted": int(len(counter.keys)),
+        # 0: exact; else the reviews a kept n-gram's count may miss after the counter was pruned
+        "ngram_count_floor": counter.floor,
         "ngrams_kept": int(len(table)),
         "ngram_min_reviews_kept": int(reviews.min()) if len(table) else 0,
     }

@@ -37,6 +37,15 @@ def bag_matrix(split: EncodedSplit, ratios: np.ndarray) -> torch.Tensor:
     )
 
 
+def sample(split: EncodedSplit, most: int, seed: int) -> EncodedSplit:
+    """The split if it has at most ``most`` reviews, else a seeded random ``most`` of them (in
+    split order), read into memory."""
+    if len(split.lengths) <= most:
+        return split
+    rows = np.random.default_rng(seed).choice(len(split.lengths), most, replace=False)
+    return split.rows(np.sort(rows))
+
+
 def fit_ngram_path(
     model: SentimentClassifier,
     table: pd.DataFrame,
@@ -44,13 +53,20 @@ def fit_ngram_path(
     val: EncodedSplit,
     grid: list[float],
     priors: list[float],
+    most_reviews: int,
+    seed: int,
 ) -> tuple[tuple[float, float], dict[tuple[float, float], float]]:
     """Logistic regression, without a bias, on the training bags scaled by NB ratios and
     normalised per review, its penalty pulling each weight toward a prior (0: plain ridge; 1: the
     weights of naive Bayes itself, which NBSVM interpolates toward); prior and C chosen on
     validation ROC AUC. Stored in ``model.ngrams``. Returns the (prior, C) kept and each pair's
-    validation AUC."""
+    validation AUC.
+
+    The fit holds its bags as one sparse matrix, so each split is cut to a seeded sample of
+    ``most_reviews``: memory stays bounded however large the corpus (the NB ratios still come
+    from every training review's counts)."""
     ratios = log_count_ratios(table)
+    train, val = sample(train, most_reviews, seed), sample(val, most_reviews, seed)
     fitted, scores = linear.fit_on_grid(
         bag_matrix(train, ratios),
         np.asarray(train.labels),

@@ -117,7 +117,14 @@ def fresh_state(
     state, scores = TrainState(fingerprint, run_id=""), {}
     if model.ngrams is not None:
         (state.ngram_prior, state.ngram_c), scores = exact_fits.fit_ngram_path(
-            model, data.table, data.train, data.val, config.train.ngram_c, config.train.ngram_prior
+            model,
+            data.table,
+            data.train,
+            data.val,
+            config.train.ngram_c,
+            config.train.ngram_prior,
+            config.train.ngram_reviews,
+            config.seed,
         )
     return state, scores
 
