@@ -42,9 +42,7 @@ def bare_epoch(model, optimizer, batches, config, device, averaged=None) -> floa
     sync(device)
     started = time.perf_counter()
     for ids, lengths, labels in batches:
-        with torch.autocast(
-            device.type, dtype=torch.bfloat16, enabled=config.amp and device.type == "cuda"
-        ):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.amp):
             logits = model(ids, lengths).float()
         loss = nn.functional.binary_cross_entropy_with_logits(logits, labels)
         optimizer.zero_grad(set_to_none=True)

@@ -244,6 +244,22 @@ def test_the_ngram_path_keeps_the_prior_and_c_with_the_best_validation_auc(confi
     )
 
 
+def test_amp_runs_an_lstm_in_bfloat16_on_cpu_too(config):
+    config = config.model_copy(update={"model": config.model.model_copy(update={"cell": "lstm"})})
+    seen = {}
+    for amp in (False, True):
+        run = trainer(with_train(config, amp=amp), epochs=1)
+        dtypes = []
+        run.model.recurrent.layers[0][0].register_forward_hook(
+            lambda module, inputs, output, dtypes=dtypes: dtypes.append(output[0].dtype)
+        )
+        state = TrainState("fp", "run")
+        run.fit(split(64, 0), encoded(32, 1), state, on_epoch=no_op)
+        seen[amp] = set(dtypes)
+        assert np.isfinite(state.history[0].train_loss), amp
+    assert seen == {False: {torch.float32}, True: {torch.bfloat16}}
+
+
 def test_a_large_split_fits_the_ngram_path_on_a_seeded_sample_of_it(config):
     train, val = encoded(300, 0), encoded(100, 1)
     table = count_table(train)

@@ -62,7 +62,7 @@ def ema_with_warmup(decay: float) -> Callable:
 
 
 def _autocast(device: torch.device, amp: bool):
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp)
 
 
 @torch.inference_mode()
