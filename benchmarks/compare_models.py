@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from param_overrides import load_with_overrides
 
-from rnn_sentiment.core import cli, paths
+from rnn_sentiment.core import cli, params, paths
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.evaluation import behaviour
 from rnn_sentiment.evaluation.metrics import classification_metrics
@@ -87,6 +87,23 @@ def nbsvm_reference(reviews: pd.DataFrame, short_texts: dict[str, int]) -> dict:
     short_tokens = tokenizer.tokenize_series(pd.Series(list(short_texts))).tolist()
     short = model.decision_function(vectorizer.transform(short_tokens).multiply(ratios).tocsr())
     return {**scores, "seconds": time.perf_counter() - started, "short": short}
+
+
+def fit_ngram_path(
+    model: SentimentClassifier, table: pd.DataFrame, splits: dict, config: params.Params
+) -> tuple[float, float]:
+    """The n-gram path fitted as the train stage fits it; returns the (prior, C) kept."""
+    kept, _ = exact_fits.fit_ngram_path(
+        model,
+        table,
+        splits["train"],
+        splits["val"],
+        config.train.ngram_c,
+        config.train.ngram_prior,
+        config.train.ngram_reviews,
+        config.seed,
+    )
+    return kept
 
 
 def all_logits(predictor: Predictor, split: encoding.EncodedSplit) -> np.ndarray:
@@ -156,16 +173,7 @@ def main() -> None:
     state = loop.TrainState("benchmark", "benchmark")
     started = time.perf_counter()
     if model.ngrams is not None:
-        (state.ngram_prior, state.ngram_c), _ = exact_fits.fit_ngram_path(
-            model,
-            table,
-            splits["train"],
-            splits["val"],
-            config.train.ngram_c,
-            config.train.ngram_prior,
-            config.train.ngram_reviews,
-            config.seed,
-        )
+        state.ngram_prior, state.ngram_c = fit_ngram_path(model, table, splits, config)
     ngram_seconds = time.perf_counter() - started
 
     # each epoch's weights, scored

@@ -26,7 +26,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import torch
-from compare_models import accuracy, all_logits
+from compare_models import accuracy, all_logits, fit_ngram_path
 from param_overrides import load_with_overrides
 
 from rnn_sentiment.core import cli, paths
@@ -155,16 +155,7 @@ def main() -> None:
     if base.ngrams is None:
         raise PipelineError("ngrams.max_features: 0 turns the n-gram path off; nothing to compare")
     started = time.perf_counter()
-    (prior, C), _ = exact_fits.fit_ngram_path(
-        base,
-        table,
-        splits["train"],
-        splits["val"],
-        config.train.ngram_c,
-        config.train.ngram_prior,
-        config.train.ngram_reviews,
-        config.seed,
-    )
+    prior, C = fit_ngram_path(base, table, splits, config)
     print(f"n-gram path: prior {prior:g}, C {C:g} ({time.perf_counter() - started:.0f} s)")
     offsets = None
     if any(residual for _, residual, _ in variants):
