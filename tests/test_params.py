@@ -72,6 +72,7 @@ BAD = [
     ("model.cell", lambda c: _set(c, "model.cell", "transformer")),
     ("train.epochs", lambda c: _set(c, "train.epochs", 1.5)),
     ("train.epochs", lambda c: _set(c, "train.epochs", True)),
+    ("train.epoch_batches", lambda c: _set(c, "train.epoch_batches", -1)),
     ("model.bidirectional", lambda c: _set(c, "model.bidirectional", "yes")),
     ("model.bidirectional", lambda c: _set(c, "model.bidirectional", 1)),
     ("train.foo", lambda c: _set(c, "train.foo", 3)),

@@ -173,6 +173,17 @@ def test_gradient_clipping_bounds_the_update(config):
     assert steps[0.0] > 100 * steps[1e-4]
 
 
+def test_epoch_batches_ends_an_epoch_after_that_many_steps(config):
+    train = split(200, 0)  # 25 batches of 8
+    steps, tokens = {}, {}
+    for cap in (0, 3):
+        run = trainer(with_train(config, epoch_batches=cap, crop_share=0.0), epochs=1)
+        tokens[cap] = run.train_epoch(train, 1).tokens
+        steps[cap] = {int(s["step"]) for s in run.optimizer.state.values()}
+    assert steps == {0: {25}, 3: {3}}
+    assert 0 < tokens[3] < tokens[0] / 4
+
+
 def test_the_ngram_path_is_nb_weighted_logistic_regression_with_c_chosen_on_validation(config):
     train, val = encoded(300, 0), encoded(100, 1)
     table = count_table(train)
@@ -200,6 +211,23 @@ def test_the_ngram_path_is_nb_weighted_logistic_regression_with_c_chosen_on_vali
         .numpy()
     )
     np.testing.assert_allclose(logits, reference.decision_function(val_bags), atol=2e-3)
+
+
+def test_the_bag_matrix_normalises_each_row_and_leaves_an_empty_bag_empty_even_last(monkeypatch):
+    monkeypatch.setattr(
+        exact_fits, "NORM_ROWS", 2
+    )  # rows normalised in blocks, as a large split is
+    bags = EncodedSplit(
+        np.zeros((4, 1), np.int32),
+        np.ones(4, np.int32),
+        np.zeros(4, np.int8),
+        np.array([0, 1, 1, 2], np.int32),
+        np.array([0, 2, 2, 4, 4]),
+    )
+    matrix = exact_fits.bag_matrix(bags, np.array([3.0, 4.0, 2.0]))
+    expected = [[0.6, 0.8, 0], [0, 0, 0], [0, 4 / 20**0.5, 2 / 20**0.5], [0, 0, 0]]
+    np.testing.assert_allclose(matrix.to_dense().numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(linear.transposed(matrix).to_dense().numpy().T, expected, rtol=1e-6)
 
 
 def test_a_prior_pulls_the_regression_weights_toward_it_instead_of_toward_zero():

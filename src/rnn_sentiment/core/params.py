@@ -82,6 +82,7 @@ class ModelParams(_Section):
 class TrainParams(_Section):
     epochs: Annotated[int, Field(ge=1, le=10_000)]
     batch_size: Annotated[int, Field(ge=1, le=65_536)]
+    epoch_batches: Annotated[int, Field(ge=0)]
     lr: Annotated[float, Field(gt=0.0, le=10.0)]
     schedule: Literal["constant", "one_cycle"]
     ngram_c: Annotated[

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from rnn_sentiment.text.encoding import EncodedSplit
+from rnn_sentiment.text.encoding import EncodedSplit, gather_bags
 from rnn_sentiment.text.vocab import PAD_ID
 
 BUCKET_BATCHES = 50  # batches per sorting window: wider = less padding, less randomness
@@ -145,14 +145,8 @@ class Batcher:
 
     def _bags(self, index: np.ndarray) -> dict[str, torch.Tensor]:
         """The rows' n-gram ids, one flat tensor, and their offsets."""
-        flat, offsets = self.ngrams
-        starts, sizes = offsets[index], offsets[index + 1] - offsets[index]
-        bag_offsets = np.zeros(len(index) + 1, dtype=np.int64)
-        np.cumsum(sizes, out=bag_offsets[1:])
-        positions = np.repeat(starts - bag_offsets[:-1], sizes) + np.arange(bag_offsets[-1])
+        bag_ids, bag_offsets = gather_bags(*self.ngrams, index)
         return {
-            "ngram_ids": torch.from_numpy(np.asarray(flat[positions], dtype=np.int64)).to(
-                self.device
-            ),
+            "ngram_ids": torch.from_numpy(bag_ids.astype(np.int64)).to(self.device),
             "ngram_offsets": torch.from_numpy(bag_offsets).to(self.device),
         }

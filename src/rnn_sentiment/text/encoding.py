@@ -21,6 +21,7 @@ from rnn_sentiment.text.vocab import PAD_ID, UNK_ID
 
 SPLITS = ("train", "val", "test")
 FIELDS = ("ids", "lengths", "labels", "ngram_ids", "ngram_offsets")
+GATHER_ROWS = 8192  # rows whose bags gather_bags reads at a time
 NPY_HEADER = 128  # bytes of a 1-D array's .npy header, whatever its length (numpy pads to 64)
 
 
@@ -38,16 +39,34 @@ class EncodedSplit:
 
     def rows(self, rows: np.ndarray) -> "EncodedSplit":
         """These rows (in this order), n-gram bags included, read into memory."""
-        starts, ends = self.ngram_offsets[rows], self.ngram_offsets[rows + 1]
-        bags = [self.ngram_ids[start:end] for start, end in zip(starts, ends, strict=True)]
-        offsets = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int64)
+        ngram_ids, ngram_offsets = gather_bags(self.ngram_ids, self.ngram_offsets, rows)
         return EncodedSplit(
             np.asarray(self.ids)[rows],
             np.asarray(self.lengths)[rows],
             np.asarray(self.labels)[rows],
-            np.concatenate(bags).astype(np.int32) if bags else np.empty(0, dtype=np.int32),
-            offsets,
+            ngram_ids,
+            ngram_offsets,
         )
+
+
+def gather_bags(
+    ngram_ids: np.ndarray, ngram_offsets: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The bags of ``rows`` (in this order): their n-gram ids, flat (int32), and their offsets.
+
+    Read GATHER_ROWS rows at a time, so picking many rows from a memory-mapped split holds one
+    block's positions, not an int64 position for every id picked."""
+    starts = np.asarray(ngram_offsets[rows], dtype=np.int64)
+    sizes = np.asarray(ngram_offsets[rows + 1], dtype=np.int64) - starts
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    picked = np.empty(offsets[-1], dtype=np.int32)
+    for first in range(0, len(rows), GATHER_ROWS):
+        last = min(first + GATHER_ROWS, len(rows))
+        low, high = offsets[first], offsets[last]
+        shift = np.repeat(starts[first:last] - offsets[first:last], sizes[first:last])
+        picked[low:high] = ngram_ids[shift + np.arange(low, high)]
+    return picked, offsets
 
 
 def _keep_mask(position: np.ndarray, length: np.ndarray, max_len: int, policy: str) -> np.ndarray:

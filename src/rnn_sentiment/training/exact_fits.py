@@ -14,25 +14,34 @@ from rnn_sentiment.training import linear
 
 COMBINER_C = 100.0  # the combiner's three weights barely need regularising; this keeps them finite
 NORM_FLOOR = 1e-12
+NORM_ROWS = 8192  # reviews bag_matrix normalises at a time
 
 
 def bag_matrix(split: EncodedSplit, ratios: np.ndarray) -> torch.Tensor:
     """A split's n-gram bags as a sparse CSR matrix [reviews, features]: each present n-gram holds
-    its ratio, and each row has unit L2 norm (what NgramPath computes)."""
-    columns = np.array(split.ngram_ids, dtype=np.int64)
-    offsets = np.array(split.ngram_offsets, dtype=np.int64)
-    values = ratios[columns]
-    norms = np.sqrt(
-        np.add.reduceat(values**2, offsets[:-1]) if len(values) else np.zeros(len(offsets) - 1)
-    )
-    norms[np.diff(offsets) == 0] = 1.0  # an empty bag (reduceat's value there is meaningless)
-    values = values / np.repeat(np.maximum(norms, NORM_FLOOR), np.diff(offsets))
+    its ratio, and each row has unit L2 norm (what NgramPath computes).
+
+    Eight bytes per entry (int32 column, float32 value): the float64 arithmetic runs NORM_ROWS
+    reviews at a time."""
+    offsets = np.asarray(split.ngram_offsets, dtype=np.int64)
+    index = np.int32 if max(offsets[-1], len(ratios)) < 2**31 else np.int64
+    columns = np.require(split.ngram_ids, index, ["C", "W"])  # a copy of a read-only memory map
+    values = np.empty(len(columns), dtype=np.float32)
+    reviews = len(offsets) - 1
+    for first in range(0, reviews, NORM_ROWS):
+        last = min(first + NORM_ROWS, reviews)
+        low, high = offsets[first], offsets[last]
+        sizes = np.diff(offsets[first : last + 1])
+        part = ratios[columns[low:high]]
+        row = np.repeat(np.arange(last - first), sizes)
+        norms = np.sqrt(np.bincount(row, weights=part**2, minlength=last - first))
+        values[low:high] = part / np.maximum(norms, NORM_FLOOR)[row]
     warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
     return torch.sparse_csr_tensor(
-        torch.from_numpy(offsets),
+        torch.from_numpy(offsets.astype(index)),
         torch.from_numpy(columns),
-        torch.from_numpy(values.astype(np.float32)),
-        size=(len(split.lengths), len(ratios)),
+        torch.from_numpy(values),
+        size=(reviews, len(ratios)),
         check_invariants=False,
     )
 
@@ -62,9 +71,9 @@ def fit_ngram_path(
     validation ROC AUC. Stored in ``model.ngrams``. Returns the (prior, C) kept and each pair's
     validation AUC.
 
-    The fit holds its bags as one sparse matrix, so each split is cut to a seeded sample of
-    ``most_reviews``: memory stays bounded however large the corpus (the NB ratios still come
-    from every training review's counts)."""
+    The fit holds its bags as one sparse matrix (and the training one's transpose), so each split
+    is cut to a seeded sample of ``most_reviews``: the fit's memory is bounded however large the
+    corpus (the NB ratios still come from every training review's counts)."""
     ratios = log_count_ratios(table)
     train, val = sample(train, most_reviews, seed), sample(val, most_reviews, seed)
     fitted, scores = linear.fit_on_grid(

@@ -6,6 +6,7 @@ Every epoch reseeds from (seed, epoch), so a run resumed from the checkpoint of 
 exactly the path of an uninterrupted run: same batches, same dropout masks, same metrics.
 """
 
+import itertools
 import sys
 import time
 from collections.abc import Callable
@@ -144,12 +145,17 @@ class Trainer:
                 f"train: {world.size} processes but only {train.batch_count(size)} batches of "
                 f"train.batch_size {size}; use fewer processes or a smaller batch size"
             )
-        batches = train.batches(
-            size,
-            seed=self.seed * 100_003 + epoch,
-            shuffle=True,
-            shard=world.rank,
-            shards=world.size,
+        if self.config.epoch_batches:  # a corpus too large for whole epochs between validations
+            total = min(total, self.config.epoch_batches)
+        batches = itertools.islice(
+            train.batches(
+                size,
+                seed=self.seed * 100_003 + epoch,
+                shuffle=True,
+                shard=world.rank,
+                shards=world.size,
+            ),
+            total,
         )
         losses = torch.zeros(total, dtype=torch.float32, device=self.device)
         correct = torch.zeros((), dtype=torch.int64, device=self.device)
