@@ -1,6 +1,8 @@
 """Unit tests for text/encoding.py: padding, truncation, OOV, n-gram bags, and the .npy files."""
 
 import random
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -159,6 +161,24 @@ def test_rows_picks_those_reviews_with_their_own_bags_from_a_loaded_split(
     ]
     assert bags == [[20, 21, 50], [], [7, 8, 37]]
     assert picked.ngram_ids.dtype == np.int32 and picked.ngram_offsets.dtype == np.int64
+
+
+def resident_file_mib() -> float:
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"^RssFile:\s+(\d+) kB", status, re.MULTILINE).group(1)) / 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
+def test_released_pages_of_a_mapped_array_leave_the_process_and_read_back_the_same(tmp_path):
+    np.save(tmp_path / "ids.npy", np.arange(8_000_000, dtype=np.int32))  # 32 MB
+    mapped = np.load(tmp_path / "ids.npy", mmap_mode="r")
+    before = resident_file_mib()
+    total = int(mapped[::1024].sum())  # one read a page: every page mapped
+    read = resident_file_mib()
+    encoding.release_pages(mapped[::2])  # through a view, as rows() and batches hold them
+    assert read - before > 24 and resident_file_mib() < read - 24
+    assert int(mapped[::1024].sum()) == total
+    encoding.release_pages(np.arange(3))  # an array in memory: nothing to release
 
 
 def test_save_then_load_round_trips(tmp_path):

@@ -272,6 +272,19 @@ def test_the_ngram_path_keeps_the_prior_and_c_with_the_best_validation_auc(confi
     )
 
 
+def test_the_ngram_logits_read_in_blocks_of_rows_are_those_of_the_whole_split(config, monkeypatch):
+    train, val = encoded(300, 0), encoded(100, 1)
+    model = SentimentClassifier(VOCAB, VOCAB - 2, config.model)
+    exact_fits.fit_ngram_path(model, count_table(train), train, val, [1.0], [0.5], ALL, seed=0)
+    with torch.no_grad():
+        whole = model.ngrams(
+            torch.from_numpy(val.ngram_ids.astype(np.int64)), torch.from_numpy(val.ngram_offsets)
+        )
+    monkeypatch.setattr(training, "GATHER_ROWS", 7)  # 15 blocks, the last one short
+    blocked = training.ngram_logits(model.ngrams, val, torch.device("cpu"))
+    assert blocked.shape == (100,) and np.array_equal(blocked, whole.double().numpy())
+
+
 def test_amp_runs_an_lstm_in_bfloat16_on_cpu_too(config):
     config = config.model_copy(update={"model": config.model.model_copy(update={"cell": "lstm"})})
     seen = {}

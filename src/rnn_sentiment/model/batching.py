@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from rnn_sentiment.text.encoding import EncodedSplit, gather_bags
+from rnn_sentiment.text.encoding import EncodedSplit, gather_bags, release_pages
 from rnn_sentiment.text.vocab import PAD_ID
 
 BUCKET_BATCHES = 50  # batches per sorting window: wider = less padding, less randomness
@@ -137,6 +137,7 @@ class Batcher:
         if self.on_host:
             rows = torch.from_numpy(index)
             ids = torch.from_numpy(np.asarray(self.ids[index, :longest])).long()
+            release_pages(self.ids)
         else:
             rows = torch.from_numpy(index).to(self.device, non_blocking=True)
             ids = self.ids[rows, :longest].long()

@@ -9,6 +9,7 @@ second for all of IMDB, whatever the size, since nothing is read until used), an
 unpickles (``allow_pickle=False``).
 """
 
+import mmap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,8 +41,12 @@ class EncodedSplit:
     def rows(self, rows: np.ndarray) -> "EncodedSplit":
         """These rows (in this order), n-gram bags included, read into memory."""
         ngram_ids, ngram_offsets = gather_bags(self.ngram_ids, self.ngram_offsets, rows)
+        ids = np.empty((len(rows), self.ids.shape[1]), dtype=self.ids.dtype)
+        for first in range(0, len(rows), GATHER_ROWS):
+            ids[first : first + GATHER_ROWS] = self.ids[rows[first : first + GATHER_ROWS]]
+            release_pages(self.ids)
         return EncodedSplit(
-            np.asarray(self.ids)[rows],
+            ids,
             np.asarray(self.lengths)[rows],
             np.asarray(self.labels)[rows],
             ngram_ids,
@@ -66,7 +71,21 @@ def gather_bags(
         low, high = offsets[first], offsets[last]
         shift = np.repeat(starts[first:last] - offsets[first:last], sizes[first:last])
         picked[low:high] = ngram_ids[shift + np.arange(low, high)]
+        release_pages(ngram_ids)
     return picked, offsets
+
+
+def release_pages(array: np.ndarray) -> None:
+    """Unmap the pages of a memory-mapped array that this process has read (no-op for any other).
+
+    They stay in the page cache, so reading them again costs a minor fault; but while mapped they
+    count in the process's resident memory, and the kernel maps up to 16 neighbours of every page
+    read (fault-around), so rows read at random from a large split would map most of its file."""
+    base = array
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = getattr(base, "base", None)
+    if base is not None:
+        base.madvise(mmap.MADV_DONTNEED)
 
 
 def _keep_mask(position: np.ndarray, length: np.ndarray, max_len: int, policy: str) -> np.ndarray:

@@ -24,7 +24,7 @@ from rnn_sentiment.core.params import TrainParams
 from rnn_sentiment.evaluation.metrics import classification_metrics
 from rnn_sentiment.model.batching import Batch, Batcher, crop_windows
 from rnn_sentiment.model.network import SentimentClassifier
-from rnn_sentiment.text.encoding import EncodedSplit
+from rnn_sentiment.text.encoding import GATHER_ROWS, EncodedSplit, gather_bags
 from rnn_sentiment.training import checkpoint
 from rnn_sentiment.training.adversarial import backward_with_adversary
 from rnn_sentiment.training.checkpoint import EpochResult, TrainState
@@ -79,6 +79,21 @@ def logits_in_row_order(
                 batch.ids, batch.lengths
             ).float()
     return logits.double().cpu().numpy()
+
+
+@torch.inference_mode()
+def ngram_logits(path: nn.Module, split: EncodedSplit, device: torch.device) -> np.ndarray:
+    """The n-gram path's logit for every row of ``split``, in row order, GATHER_ROWS rows at a
+    time (a large validation split's bags are never whole in memory)."""
+    reviews, parts = len(split.lengths), [np.empty(0)]
+    for first in range(0, reviews, GATHER_ROWS):
+        rows = np.arange(first, min(first + GATHER_ROWS, reviews))
+        ids, offsets = gather_bags(split.ngram_ids, split.ngram_offsets, rows)
+        logits = path(
+            torch.from_numpy(ids.astype(np.int64)).to(device), torch.from_numpy(offsets).to(device)
+        )
+        parts.append(logits.double().cpu().numpy())
+    return np.concatenate(parts)
 
 
 class Trainer:
@@ -267,14 +282,7 @@ class Trainer:
         columns = [recurrent]
         if self.model.ngrams is not None:
             if self._ngram_logits is None:  # the n-gram path is fixed: its logits once
-                with torch.inference_mode():
-                    ngram_ids, ngram_offsets = (
-                        torch.from_numpy(np.array(part, dtype=np.int64)).to(self.device)
-                        for part in (val.ngram_ids, val.ngram_offsets)
-                    )
-                    self._ngram_logits = (
-                        self.model.ngrams(ngram_ids, ngram_offsets).double().cpu().numpy()
-                    )
+                self._ngram_logits = ngram_logits(self.model.ngrams, val, self.device)
             columns.append(self._ngram_logits)
         combined = fit_combiner(self.model, np.stack(columns, axis=1), labels)
         scores = classification_metrics(labels, 1 / (1 + np.exp(-combined)))
