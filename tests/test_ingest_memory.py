@@ -4,12 +4,18 @@ The peak of the whole stage is measured by `benchmarks/scale_memory.py --ingest-
 tables it keeps for every review, counted by pandas itself (deep, so Python strings count).
 """
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
 
 from conftest import PROJECT
 from rnn_sentiment.core import params
-from rnn_sentiment.data import reviews, splits
+from rnn_sentiment.data import reviews, sources, splits
 
 ROWS = 50_000
 
@@ -56,3 +62,27 @@ def test_spooled_columns_hold_every_review_in_order_across_blocks(tmp_path, monk
     assert (
         rows["text_hash"].to_numpy() == pd.util.hash_array(source["text"].to_numpy(dtype=object))
     ).all()
+
+
+def anonymous_mib() -> float:
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"^RssAnon:\s+(\d+) kB", status, re.MULTILINE).group(1)) / 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
+def test_a_parquet_source_is_read_holding_one_row_group_not_all_it_has_read(tmp_path):
+    groups, rows, length = 32, sources.CHUNK_ROWS, 1000  # 160 MB that compression cannot shrink
+    letters = np.random.default_rng(0).integers(97, 123, groups * rows * length, dtype=np.uint8)
+    path = tmp_path / "reviews.parquet"
+    with pq.ParquetWriter(path, pa.schema([("text", pa.large_string())])) as writer:
+        for group in range(groups):
+            block = letters[group * rows * length : (group + 1) * rows * length].tobytes()
+            texts = [block[i : i + length].decode() for i in range(0, len(block), length)]
+            writer.write_table(pa.table({"text": pa.array(texts, pa.large_string())}))
+    del letters
+    chunks = sources.parquet_chunks(path, ["text"])
+    for _ in range(4):
+        next(chunks)
+    before = anonymous_mib()
+    assert sum(len(chunk) for chunk in chunks) == (groups - 4) * rows
+    assert anonymous_mib() - before < 40, "the 140 MB read since must not stay in memory"

@@ -422,7 +422,6 @@ def test_ingest_in_chunks_writes_what_splitting_the_whole_table_at_once_gives(
     expected = splits.assign_splits(read_source(path, config), config, seed=4, where="t")
 
     monkeypatch.setattr(sources, "CHUNK_ROWS", 4)
-    monkeypatch.setattr(reviews, "CHUNK_ROWS", 4)
     rows = reviews.spool(sources.iter_source(path, config), tmp_path / "scratch.parquet")
     assert list(rows.columns) == ["row", "label", "split", "text_hash"], (
         "no texts are held between passes"

@@ -18,7 +18,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rnn_sentiment.data import sources, splits
-from rnn_sentiment.data.sources import CHUNK_ROWS
 
 SCHEMA = pa.schema([("text", pa.large_string()), ("label", pa.int8()), ("split", pa.string())])
 BLOCK_ROWS = 1 << 20  # reviews per block of pass 1's per-review columns
@@ -88,8 +87,7 @@ def _join(blocks: list[np.ndarray], total: int, dtype: type) -> np.ndarray:
 def write(scratch: Path, chosen: pd.DataFrame, target: Path) -> None:
     """Pass 2: the rows of ``chosen`` (by their ``row`` in the scratch file), in file order, with
     ``chosen``'s label and split."""
-    texts = pq.ParquetFile(scratch)
-    total, chosen_rows = texts.metadata.num_rows, chosen["row"].to_numpy()
+    total, chosen_rows = pq.ParquetFile(scratch).metadata.num_rows, chosen["row"].to_numpy()
     keep = np.zeros(total, dtype=bool)
     keep[chosen_rows] = True
     split = np.zeros(total, dtype=np.int8)
@@ -99,7 +97,7 @@ def write(scratch: Path, chosen: pd.DataFrame, target: Path) -> None:
     names = pa.array(splits.SPLITS, pa.string())
     start = 0
     with pq.ParquetWriter(target, SCHEMA) as writer:
-        for batch in texts.iter_batches(batch_size=CHUNK_ROWS):
+        for batch in sources.parquet_batches(scratch):
             rows = slice(start, start + batch.num_rows)
             start += batch.num_rows
             mask = keep[rows]
@@ -122,6 +120,7 @@ def chunks(path: Path, columns: list[str]) -> Iterator[pd.DataFrame]:
 
 
 def split_sizes(path: Path) -> dict[str, int]:
-    """Reviews per split, read from the small split column alone."""
-    split = pq.read_table(path, columns=["split"]).column("split").to_pandas()
-    return {name: int(count) for name, count in split.value_counts().items()}
+    """Reviews per split, counted by Arrow on the split column alone (as Python strings it would
+    cost some 60 bytes a review)."""
+    counts = pq.read_table(path, columns=["split"]).column("split").value_counts()
+    return {item["values"].as_py(): item["counts"].as_py() for item in counts}
