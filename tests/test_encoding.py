@@ -143,7 +143,7 @@ def test_the_ngram_bag_covers_the_whole_review_not_only_what_the_recurrent_path_
 def test_rows_picks_those_reviews_with_their_own_bags_from_a_loaded_split(
     tmp_path, monkeypatch, block
 ):
-    monkeypatch.setattr(encoding, "GATHER_ROWS", block)  # the same bags, read in blocks of rows
+    monkeypatch.setattr(encoding, "BLOCK_ROWS", block)  # the same bags, read in blocks of rows
     split = encoding.encode(
         toks(seq(3), [], ["t7", "t8"], seq(2, 20)), np.array([1, 0, 1, 0]), VOCAB, 4, "head", NGRAMS
     )

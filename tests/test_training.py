@@ -12,6 +12,7 @@ from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.model import torch_files
 from rnn_sentiment.model.batching import Batch, Batcher
 from rnn_sentiment.model.network import SentimentClassifier
+from rnn_sentiment.text import encoding
 from rnn_sentiment.text.encoding import EncodedSplit
 from rnn_sentiment.text.ngrams import log_count_ratios
 from rnn_sentiment.training import exact_fits, linear
@@ -214,9 +215,7 @@ def test_the_ngram_path_is_nb_weighted_logistic_regression_with_c_chosen_on_vali
 
 
 def test_the_bag_matrix_normalises_each_row_and_leaves_an_empty_bag_empty_even_last(monkeypatch):
-    monkeypatch.setattr(
-        exact_fits, "NORM_ROWS", 2
-    )  # rows normalised in blocks, as a large split is
+    monkeypatch.setattr(encoding, "BLOCK_ROWS", 2)  # rows normalised in blocks, as a large split is
     bags = EncodedSplit(
         np.zeros((4, 1), np.int32),
         np.ones(4, np.int32),
@@ -280,7 +279,7 @@ def test_the_ngram_logits_read_in_blocks_of_rows_are_those_of_the_whole_split(co
         whole = model.ngrams(
             torch.from_numpy(val.ngram_ids.astype(np.int64)), torch.from_numpy(val.ngram_offsets)
         )
-    monkeypatch.setattr(training, "GATHER_ROWS", 7)  # 15 blocks, the last one short
+    monkeypatch.setattr(encoding, "BLOCK_ROWS", 7)  # 15 blocks, the last one short
     blocked = training.ngram_logits(model.ngrams, val, torch.device("cpu"))
     assert blocked.shape == (100,) and np.array_equal(blocked, whole.double().numpy())
 

@@ -10,6 +10,7 @@ unpickles (``allow_pickle=False``).
 """
 
 import mmap
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from rnn_sentiment.text.vocab import PAD_ID, UNK_ID
 
 SPLITS = ("train", "val", "test")
 FIELDS = ("ids", "lengths", "labels", "ngram_ids", "ngram_offsets")
-GATHER_ROWS = 8192  # rows whose bags gather_bags reads at a time
+BLOCK_ROWS = 8192  # rows read or computed at a time where a split may not fit in memory
 NPY_HEADER = 128  # bytes of a 1-D array's .npy header, whatever its length (numpy pads to 64)
 
 
@@ -42,8 +43,8 @@ class EncodedSplit:
         """These rows (in this order), n-gram bags included, read into memory."""
         ngram_ids, ngram_offsets = gather_bags(self.ngram_ids, self.ngram_offsets, rows)
         ids = np.empty((len(rows), self.ids.shape[1]), dtype=self.ids.dtype)
-        for first in range(0, len(rows), GATHER_ROWS):
-            ids[first : first + GATHER_ROWS] = self.ids[rows[first : first + GATHER_ROWS]]
+        for first, last in row_blocks(len(rows)):
+            ids[first:last] = self.ids[rows[first:last]]
             release_pages(self.ids)
         return EncodedSplit(
             ids,
@@ -59,20 +60,25 @@ def gather_bags(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The bags of ``rows`` (in this order): their n-gram ids, flat (int32), and their offsets.
 
-    Read GATHER_ROWS rows at a time, so picking many rows from a memory-mapped split holds one
+    Read BLOCK_ROWS rows at a time, so picking many rows from a memory-mapped split holds one
     block's positions, not an int64 position for every id picked."""
     starts = np.asarray(ngram_offsets[rows], dtype=np.int64)
     sizes = np.asarray(ngram_offsets[rows + 1], dtype=np.int64) - starts
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
     picked = np.empty(offsets[-1], dtype=np.int32)
-    for first in range(0, len(rows), GATHER_ROWS):
-        last = min(first + GATHER_ROWS, len(rows))
+    for first, last in row_blocks(len(rows)):
         low, high = offsets[first], offsets[last]
         shift = np.repeat(starts[first:last] - offsets[first:last], sizes[first:last])
         picked[low:high] = ngram_ids[shift + np.arange(low, high)]
         release_pages(ngram_ids)
     return picked, offsets
+
+
+def row_blocks(rows: int) -> Iterator[tuple[int, int]]:
+    """(first, last) of each block of BLOCK_ROWS consecutive rows, the last block short."""
+    for first in range(0, rows, BLOCK_ROWS):
+        yield first, min(first + BLOCK_ROWS, rows)
 
 
 def release_pages(array: np.ndarray) -> None:

@@ -8,28 +8,26 @@ import pandas as pd
 import torch
 
 from rnn_sentiment.model.network import SentimentClassifier
-from rnn_sentiment.text.encoding import EncodedSplit
+from rnn_sentiment.text.encoding import EncodedSplit, row_blocks
 from rnn_sentiment.text.ngrams import log_count_ratios
 from rnn_sentiment.training import linear
 
 COMBINER_C = 100.0  # the combiner's three weights barely need regularising; this keeps them finite
 NORM_FLOOR = 1e-12
-NORM_ROWS = 8192  # reviews bag_matrix normalises at a time
 
 
 def bag_matrix(split: EncodedSplit, ratios: np.ndarray) -> torch.Tensor:
     """A split's n-gram bags as a sparse CSR matrix [reviews, features]: each present n-gram holds
     its ratio, and each row has unit L2 norm (what NgramPath computes).
 
-    Eight bytes per entry (int32 column, float32 value): the float64 arithmetic runs NORM_ROWS
+    Eight bytes per entry (int32 column, float32 value): the float64 arithmetic runs BLOCK_ROWS
     reviews at a time."""
     offsets = np.asarray(split.ngram_offsets, dtype=np.int64)
     index = np.int32 if max(offsets[-1], len(ratios)) < 2**31 else np.int64
     columns = np.require(split.ngram_ids, index, ["C", "W"])  # a copy of a read-only memory map
     values = np.empty(len(columns), dtype=np.float32)
     reviews = len(offsets) - 1
-    for first in range(0, reviews, NORM_ROWS):
-        last = min(first + NORM_ROWS, reviews)
+    for first, last in row_blocks(reviews):
         low, high = offsets[first], offsets[last]
         sizes = np.diff(offsets[first : last + 1])
         part = ratios[columns[low:high]]

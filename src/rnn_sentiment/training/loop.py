@@ -24,7 +24,7 @@ from rnn_sentiment.core.params import TrainParams
 from rnn_sentiment.evaluation.metrics import classification_metrics
 from rnn_sentiment.model.batching import Batch, Batcher, crop_windows
 from rnn_sentiment.model.network import SentimentClassifier
-from rnn_sentiment.text.encoding import GATHER_ROWS, EncodedSplit, gather_bags
+from rnn_sentiment.text.encoding import EncodedSplit, gather_bags, row_blocks
 from rnn_sentiment.training import checkpoint
 from rnn_sentiment.training.adversarial import backward_with_adversary
 from rnn_sentiment.training.checkpoint import EpochResult, TrainState
@@ -83,11 +83,11 @@ def logits_in_row_order(
 
 @torch.inference_mode()
 def ngram_logits(path: nn.Module, split: EncodedSplit, device: torch.device) -> np.ndarray:
-    """The n-gram path's logit for every row of ``split``, in row order, GATHER_ROWS rows at a
+    """The n-gram path's logit for every row of ``split``, in row order, BLOCK_ROWS rows at a
     time (a large validation split's bags are never whole in memory)."""
     reviews, parts = len(split.lengths), [np.empty(0)]
-    for first in range(0, reviews, GATHER_ROWS):
-        rows = np.arange(first, min(first + GATHER_ROWS, reviews))
+    for first, last in row_blocks(reviews):
+        rows = np.arange(first, last)
         ids, offsets = gather_bags(split.ngram_ids, split.ngram_offsets, rows)
         logits = path(
             torch.from_numpy(ids.astype(np.int64)).to(device), torch.from_numpy(offsets).to(device)
