@@ -7,24 +7,27 @@ against the fit on all of it, on the same splits, in one command.
 A corpus larger than ``train.ngram_reviews`` reviews has its n-gram path fitted on a seeded sample
 of that many (docs/scaling.md); the NB ratios still count every review. Each row here is the train
 stage's own fit (prior and C chosen on validation ROC AUC) with ``train.ngram_reviews`` set to that
-many reviews, and the last row uses every training review. Test accuracy is the n-gram path alone
-(logit > 0); the paired columns compare each row with the fit on every review, on the same test
-reviews (95 % bootstrap interval of the difference, McNemar's exact p).
+many reviews, and the last row uses every training review. Accuracy is the n-gram path's alone
+(P(positive) >= 0.5, as the evaluate stage scores); the paired columns compare each row with the
+fit on every review, on the same test reviews (95 % bootstrap interval of the difference,
+McNemar's exact p).
 """
 
 import argparse
 import time
 
 import numpy as np
+from compare_models import fit_ngram_path
 from param_overrides import load_with_overrides
 
 from rnn_sentiment.core import cli, paths
 from rnn_sentiment.core.errors import PipelineError
 from rnn_sentiment.evaluation import paired
+from rnn_sentiment.evaluation.metrics import classification_metrics
 from rnn_sentiment.model import runtime
 from rnn_sentiment.model.network import SentimentClassifier
 from rnn_sentiment.text import encoding, ngrams, vocab
-from rnn_sentiment.training import exact_fits, loop
+from rnn_sentiment.training import loop
 
 
 def main() -> None:
@@ -49,40 +52,32 @@ def main() -> None:
         model = SentimentClassifier(len(tokens), len(table), config.model)
         if model.ngrams is None:
             raise PipelineError("ngrams.max_features is 0: the n-gram path is off")
+        sized = config.train.model_copy(update={"ngram_reviews": size})
         started = time.perf_counter()
-        (prior, c), scores = exact_fits.fit_ngram_path(
-            model,
-            table,
-            splits["train"],
-            splits["val"],
-            config.train.ngram_c,
-            config.train.ngram_prior,
-            size,
-            config.seed,
-        )
+        prior, c = fit_ngram_path(model, table, splits, config.model_copy(update={"train": sized}))
         seconds = time.perf_counter() - started
         logits = {
             name: loop.ngram_logits(model.ngrams, splits[name], device) for name in ("val", "test")
         }
-        val_right = (logits["val"] > 0) == (np.asarray(splits["val"].labels) == 1)
-        rows.append((size, prior, c, scores[(prior, c)], val_right.mean(), logits["test"], seconds))
+        val = classification_metrics(splits["val"].labels, 1 / (1 + np.exp(-logits["val"])))
+        test = 1 / (1 + np.exp(-logits["test"]))
+        rows.append((size, prior, c, val, classification_metrics(labels, test), test, seconds))
         print(f"{size} reviews: fitted in {seconds:.1f} s", flush=True)
 
-    full = 1 / (1 + np.exp(-rows[-1][5]))
+    full = rows[-1][5]
     print(
-        f"\nn-gram path alone, fitted on a sample of {training_reviews:,} training reviews "
-        f"(seed {config.seed})"
+        f"\nthe n-gram path alone, fitted on seeded samples (seed {config.seed}) of "
+        f"{training_reviews:,} training reviews"
     )
     print(
         f"{'reviews':>8s} {'prior':>6s} {'C':>6s} {'val AUC':>8s} {'val acc':>8s} {'test acc':>8s}"
         f" {'vs all':>7s} {'95% interval':>17s} {'McNemar p':>9s} {'seconds':>7s}"
     )
-    for size, prior, c, auc, val_acc, test_logits, seconds in rows:
-        test_acc = np.mean((test_logits > 0) == (labels == 1))
-        diff = paired.compare(labels, 1 / (1 + np.exp(-test_logits)), full)
+    for size, prior, c, val, test, probabilities, seconds in rows:
+        diff = paired.compare(labels, probabilities, full)
         interval = f"[{diff.accuracy_diff_ci_low:+.2%}, {diff.accuracy_diff_ci_high:+.2%}]"
         print(
-            f"{size:8,d} {prior:6g} {c:6g} {auc:8.4f} {val_acc:8.2%} {test_acc:8.2%}"
+            f"{size:8,d} {prior:6g} {c:6g} {val['roc_auc']:8.4f} {val['accuracy']:8.2%} {test['accuracy']:8.2%}"
             f" {diff.accuracy_diff:+7.2%} {interval:>17s} {diff.mcnemar_p:9.3f} {seconds:7.1f}"
         )
 
